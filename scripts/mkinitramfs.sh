@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# mkinitramfs.sh OUT.cpio.gz [KVER] — build the busybox initramfs nestvm's
+# tests, demo and benchmarks boot.  Everything comes from Debian packages
+# (busybox-static, linux-image-cloud-amd64); the kernel modules are copied
+# from /lib/modules/KVER (default: the newest *-cloud-amd64).
+#
+# The guest's /init reads "nestvm.mode=" from the kernel command line:
+#   boot   (default) print a marker and /proc/cpuinfo's flags, power off
+#   disk   read /dev/vda's first sector, write a pattern to sector 1, power off
+#   shell  start an interactive shell on the console (poweroff -f leaves)
+#   nested load kvm_intel, report /dev/kvm, run the L2 launcher, power off
+#   bench  run the CPU-bound workload /bin/cpubench, power off
+# Extra files: set EXTRA="src:dst ..." to copy host files into the image.
+set -euo pipefail
+out=${1:?usage: mkinitramfs.sh OUT.cpio.gz [KVER]}
+kver=${2:-}
+if [ -z "$kver" ]; then
+  k=$(ls -1 /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -1)
+  [ -n "$k" ] || { echo "mkinitramfs: no /boot/vmlinuz-*-cloud-amd64 (apt-get install linux-image-cloud-amd64)" >&2; exit 1; }
+  kver=${k#/boot/vmlinuz-}
+fi
+bb=/bin/busybox
+[ -x "$bb" ] || bb=$(command -v busybox)
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,lib/modules}
+cp "$bb" "$root/bin/busybox"
+for a in sh mount umount cat echo grep sed dd od hexdump ls insmod modprobe poweroff sleep \
+         mkdir mknod head tail wc cmp tr uname dmesg sync true false test printf ps kill seq; do
+  ln -sf busybox "$root/bin/$a"
+done
+mods=/lib/modules/$kver/kernel
+m=$root/lib/modules
+for f in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_mmio.ko \
+         drivers/block/virtio_blk.ko virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko \
+         arch/x86/kvm/kvm-intel.ko; do
+  for ext in "" .xz .zst; do
+    if [ -e "$mods/$f$ext" ]; then
+      case $ext in
+        .xz) xz -dc "$mods/$f$ext" > "$m/$(basename "$f")";;
+        .zst) zstd -qdc "$mods/$f$ext" > "$m/$(basename "$f")";;
+        *) cp "$mods/$f" "$m/";;
+      esac
+    fi
+  done
+done
+for pair in ${EXTRA:-}; do
+  mkdir -p "$root/$(dirname "${pair#*:}")"
+  cp "${pair%%:*}" "$root/${pair#*:}"
+done
+cat > "$root/init" <<'INIT'
+#!/bin/sh
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mode=boot
+for w in $(cat /proc/cmdline); do
+  case $w in nestvm.mode=*) mode=${w#nestvm.mode=};; esac
+done
+echo "NESTVM-INIT-REACHED mode=$mode"
+load_virtio() {
+  for k in virtio virtio_ring virtio_mmio virtio_blk; do insmod /lib/modules/$k.ko 2>/dev/null; done
+}
+case $mode in
+boot)
+  echo "CPUS: $(grep -c ^processor /proc/cpuinfo)"
+  grep -m1 '^flags' /proc/cpuinfo
+  ;;
+disk)
+  load_virtio
+  i=0; while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  echo "DISK-READ: $(dd if=/dev/vda bs=512 count=1 2>/dev/null | head -c 32)"
+  if printf 'written-by-guest-%s' nestvm | dd of=/dev/vda bs=512 seek=1 conv=notrunc,fsync 2>/dev/null; then
+    sync; echo "DISK-WRITE: ok"
+  else
+    echo "DISK-WRITE: failed"
+  fi
+  ;;
+shell)
+  echo "NESTVM-SHELL-READY"
+  setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1'
+  ;;
+nested)
+  if grep -qw vmx /proc/cpuinfo; then echo "VMX-FLAG: yes"; else echo "VMX-FLAG: no"; fi
+  insmod /lib/modules/irqbypass.ko
+  insmod /lib/modules/kvm.ko
+  if insmod /lib/modules/kvm-intel.ko; then echo "KVM-INTEL: loaded"; else echo "KVM-INTEL: refused"; fi
+  [ -e /dev/kvm ] && echo "DEV-KVM: present" || echo "DEV-KVM: absent"
+  [ -x /bin/l2launch ] && [ -e /dev/kvm ] && /bin/l2launch /bin/l2guest.bin
+  ;;
+bench)
+  [ -x /bin/cpubench ] && /bin/cpubench
+  ;;
+esac
+echo "NESTVM-POWEROFF"
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

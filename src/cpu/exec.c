@@ -1,0 +1,543 @@
+/*
+ * exec.c — the instruction loop, the decoded-block cache and CPU life cycle.
+ *
+ * The loop:
+ *
+ *     setjmp(fault_jmp)  ← cpu_fault() longjmps here; the fault is delivered
+ *     for (;;) {
+ *         events?  → NMI / INIT / SIPI / external interrupt / halt / stop
+ *         block = lookup(CS:RIP)      decode on a miss (may #PF: delivered)
+ *         for each insn: next_rip = rip + len; fn(cpu, insn); rip = next_rip
+ *     }
+ *
+ * Commit rule: a handler changes architectural state only after its last
+ * access that can fault, so a fault leaves the instruction un-executed and
+ * RIP pointing at it (faults are restartable, SDM Vol.3 6.5).
+ *
+ * Decoded blocks are keyed by the guest-physical address of their first
+ * byte and by the decoding context (code size, CPL, VMX non-root, TF).  A
+ * block never crosses a 4 KiB page.  Each RAM page that holds decoded code
+ * is marked in bus->code_map; writes to such a page take the slow path
+ * (the TLB refuses write entries for it), bump bus->page_gen[page] and so
+ * invalidate every block decoded from it (self-modifying code, SDM Vol.3
+ * 8.1.3).  Instructions that straddle two pages are decoded every time.
+ */
+#include "cpu/exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cpu/mem.h"
+
+#define BLOCK_MAX 32
+#define BCACHE_BITS 12
+#define BCACHE_SIZE (1u << BCACHE_BITS)
+#define INSN_POOL 65536
+
+struct block {
+    uint64_t gpa; /* tag: guest-physical address of the first byte */
+    uint32_t key; /* decoding context */
+    uint32_t gen; /* page generation at decode time */
+    uint32_t first; /* index into pool */
+    uint16_t n;
+    uint16_t valid;
+};
+
+struct block_cache {
+    struct block slot[BCACHE_SIZE];
+    struct insn pool[INSN_POOL];
+    uint32_t used;
+    struct insn scratch[1]; /* page-straddling instruction, decoded each time */
+};
+
+/* ---------- faults ---------- */
+
+_Noreturn void cpu_fault(struct cpu *cpu, int vector, uint32_t error)
+{
+    cpu->fault_vector = vector;
+    cpu->fault_error = error;
+    longjmp(cpu->fault_jmp, 1);
+}
+
+static _Atomic uint8_t unimpl_seen[4 * 256 + 1];
+
+void exec_report_unimplemented(struct cpu *cpu, const uint8_t *bytes, int len)
+{
+    /* Report each opcode once: map (by 0F / 0F38 / 0F3A) and opcode byte. */
+    int i = 0, map = 0;
+    while (i < len && (bytes[i] == 0x66 || bytes[i] == 0x67 || bytes[i] == 0xf2 ||
+                       bytes[i] == 0xf3 || bytes[i] == 0xf0 || bytes[i] == 0x2e ||
+                       bytes[i] == 0x36 || bytes[i] == 0x3e || bytes[i] == 0x26 ||
+                       bytes[i] == 0x64 || bytes[i] == 0x65 ||
+                       (cpu->code64 && (bytes[i] & 0xf0) == 0x40)))
+        i++;
+    if (i < len && bytes[i] == 0x0f) {
+        map = 1;
+        i++;
+        if (i < len && (bytes[i] == 0x38 || bytes[i] == 0x3a)) {
+            map = bytes[i] == 0x38 ? 2 : 3;
+            i++;
+        }
+    }
+    unsigned key = i < len ? (unsigned)map * 256 + bytes[i] : 4 * 256;
+    if (atomic_exchange(&unimpl_seen[key], 1))
+        return;
+    char hex[64] = "";
+    for (int k = 0; k < len && k < 15; k++)
+        snprintf(hex + 3 * k, sizeof(hex) - 3 * (size_t)k, "%02x ", bytes[k]);
+    fprintf(stderr, "nestvm: cpu%d: unimplemented instruction at %04x:%016llx: %s(raising #UD)\n",
+            cpu->index, cpu->seg[SEG_CS].sel, (unsigned long long)cpu->rip, hex);
+}
+
+/* Handler for encodings the table does not list. */
+static void op_undefined(struct cpu *cpu, const struct insn *in)
+{
+    uint8_t bytes[15];
+    int n = in->len ? in->len : 15;
+    if (n > 15)
+        n = 15;
+    for (int i = 0; i < n; i++)
+        bytes[i] = (uint8_t)mem_read_lin(cpu, seg_linear(cpu, SEG_CS, cpu->rip + i, 1, ACC_READ), 1);
+    exec_report_unimplemented(cpu, bytes, n);
+    cpu_ud(cpu);
+}
+
+static void op_lock_ud(struct cpu *cpu, const struct insn *in)
+{
+    cpu_ud(cpu);
+}
+
+static void op_too_long(struct cpu *cpu, const struct insn *in)
+{
+    cpu_gp0(cpu);
+}
+
+_Noreturn void cpu_unimplemented(struct cpu *cpu, const struct insn *in)
+{
+    op_undefined(cpu, in);
+    cpu_ud(cpu);
+}
+
+/* ---------- self-modifying code ---------- */
+
+bool exec_page_has_code(struct cpu *cpu, uint64_t gpa)
+{
+    struct bus *b = cpu->bus;
+    if (!bus_ram_ptr(b, gpa, 1))
+        return false;
+    return atomic_load_explicit(&b->code_map[bus_ram_page(b, gpa)], memory_order_relaxed);
+}
+
+void exec_note_write(struct cpu *cpu, uint64_t gpa, unsigned size)
+{
+    struct bus *b = cpu->bus;
+    uint64_t p0 = bus_ram_page(b, gpa), p1 = bus_ram_page(b, gpa + size - 1);
+    for (uint64_t p = p0; p <= p1; p++) {
+        if (atomic_load_explicit(&b->code_map[p], memory_order_relaxed)) {
+            atomic_store(&b->code_map[p], 0);
+            atomic_fetch_add(&b->page_gen[p], 1);
+            cpu_end_block(cpu); /* the running block may be the one written */
+        }
+    }
+}
+
+void exec_flush_blocks(struct cpu *cpu)
+{
+    struct block_cache *c = cpu->bcache;
+    for (unsigned i = 0; i < BCACHE_SIZE; i++)
+        c->slot[i].valid = 0;
+    c->used = 0;
+    cpu->bcache_flushes++;
+}
+
+/* ---------- decoding blocks ---------- */
+
+static uint32_t block_key(const struct cpu *cpu)
+{
+    return (uint32_t)cpu->code_bits | (uint32_t)cpu->cpl << 8 | (uint32_t)cpu->nonroot << 10 |
+           (uint32_t)((cpu->rflags & FL_TF) != 0) << 11;
+}
+
+static void finish_insn(struct cpu *cpu, struct insn *in, int r)
+{
+    if (r == DEC_UD) {
+        if (in->lock && in->fn)
+            in->fn = op_lock_ud;
+        else
+            in->fn = op_undefined;
+        if (!in->len)
+            in->len = 1;
+    } else if (r == DEC_TOOLONG) {
+        in->fn = op_too_long;
+        in->len = 15;
+    } else {
+        const struct op_row *row = insn_row(in);
+        if ((row->flags & F_PRIV) && cpu->cpl != 0)
+            in->fn = op_too_long; /* #GP(0), SDM: privileged instruction at CPL > 0 */
+    }
+}
+
+/* Fetch the linear code address for RIP (CS base, limit). */
+static uint64_t fetch_lin(struct cpu *cpu, uint64_t rip, unsigned *limit_avail)
+{
+    if (cpu->code64) {
+        *limit_avail = 15;
+        return rip;
+    }
+    const struct seg *cs = &cpu->seg[SEG_CS];
+    if (rip > cs->limit)
+        cpu_gp0(cpu);
+    uint64_t left = (uint64_t)cs->limit - rip + 1;
+    *limit_avail = left > 15 ? 15 : (unsigned)left;
+    return (uint32_t)(cs->base + rip);
+}
+
+static const struct insn *decode_straddling(struct cpu *cpu, uint64_t lin, const uint8_t *host,
+                                            unsigned in_page, unsigned limit_avail)
+{
+    uint8_t buf[16];
+    unsigned want = limit_avail < 15 ? limit_avail : 15;
+    memcpy(buf, host, in_page);
+    uint64_t gpa2;
+    mmu_translate(cpu, lin + in_page, ACC_FETCH, &gpa2);
+    uint8_t *h2 = cpu_gpa_host(cpu, gpa2 & ~0xfffull, 4096, ACC_FETCH);
+    if (!h2)
+        cpu_fault(cpu, EXC_GP, 0); /* executing from MMIO is not supported */
+    memcpy(buf + in_page, h2 + (gpa2 & 0xfff), want - in_page);
+    struct insn *in = &cpu->bcache->scratch[0];
+    int r = decode_insn(buf, (int)want, cpu->code_bits, in);
+    if (r == DEC_MORE) /* ran into the CS limit */
+        cpu_gp0(cpu);
+    finish_insn(cpu, in, r);
+    return in;
+}
+
+/* Look up or decode the block at CS:RIP.  Returns the number of insns and
+ * a pointer to them. */
+static const struct insn *block_get(struct cpu *cpu, unsigned *count)
+{
+    unsigned limit_avail;
+    uint64_t lin = fetch_lin(cpu, cpu->rip, &limit_avail);
+    const struct tlb_entry *e = &cpu->tlb.x[(lin >> 12) & (TLB_SIZE - 1)];
+    uint64_t gpa;
+    uint8_t *page;
+    if (likely(e->tag == ((lin & ~0xfffull) | cpu->tlb_ctx))) {
+        gpa = e->gpa | (lin & 0xfff);
+        page = (uint8_t *)(uintptr_t)((lin & ~0xfffull) + e->addend);
+    } else {
+        if (cpu->code64 && (uint64_t)((int64_t)(lin << 16) >> 16) != lin)
+            cpu_gp0(cpu);
+        mmu_translate(cpu, lin, ACC_FETCH, &gpa);
+        page = cpu_gpa_host(cpu, gpa & ~0xfffull, 4096, ACC_FETCH);
+        if (!page)
+            cpu_gp0(cpu); /* code outside RAM: not supported */
+        tlb_fill(cpu, lin, gpa, page, ACC_FETCH);
+    }
+
+    struct bus *bus = cpu->bus;
+    uint64_t pn = bus_ram_page(bus, gpa);
+    uint32_t gen = atomic_load_explicit(&bus->page_gen[pn], memory_order_acquire);
+    uint32_t key = block_key(cpu);
+    struct block_cache *c = cpu->bcache;
+    struct block *b = &c->slot[(gpa ^ (gpa >> BCACHE_BITS)) & (BCACHE_SIZE - 1)];
+    if (likely(b->valid && b->gpa == gpa && b->key == key && b->gen == gen)) {
+        *count = b->n;
+        return &c->pool[b->first];
+    }
+
+    /* Decode a new block. */
+    if (!atomic_load_explicit(&bus->code_map[pn], memory_order_relaxed)) {
+        atomic_store(&bus->code_map[pn], 1);
+        tlb_drop_write_gpa(cpu, gpa);
+        exec_broadcast_code_page(cpu, gpa);
+    }
+    unsigned off = (unsigned)(lin & 0xfff);
+    unsigned page_left = 4096 - off;
+    uint64_t cs_left = cpu->code64 ? ~0ull : (uint64_t)cpu->seg[SEG_CS].limit - cpu->rip + 1;
+    unsigned avail = cs_left < page_left ? (unsigned)cs_left : page_left;
+    if (c->used + BLOCK_MAX > INSN_POOL)
+        exec_flush_blocks(cpu);
+    unsigned max = (cpu->rflags & FL_TF) ? 1 : BLOCK_MAX;
+    struct insn *out = &c->pool[c->used];
+    unsigned n = 0, pos = 0;
+    uint8_t *host = page + off;
+    while (n < max) {
+        struct insn *in = &out[n];
+        int r = decode_insn(host + pos, (int)(avail - pos), cpu->code_bits, in);
+        if (r == DEC_MORE) {
+            if (n > 0)
+                break;
+            if (avail < page_left) /* CS limit, not the page end */
+                cpu_gp0(cpu);
+            *count = 1;
+            return decode_straddling(cpu, lin, host, page_left, limit_avail);
+        }
+        finish_insn(cpu, in, r);
+        pos += in->len;
+        n++;
+        if (r < 0 || (insn_row(in)->flags & F_BRANCH) || pos >= avail)
+            break;
+    }
+    c->used += n;
+    b->gpa = gpa;
+    b->key = key;
+    b->gen = gen;
+    b->first = (uint32_t)(out - c->pool);
+    b->n = (uint16_t)n;
+    b->valid = 1;
+    *count = n;
+    return out;
+}
+
+/* ---------- mode state ---------- */
+
+void cpu_update_mode(struct cpu *cpu)
+{
+    const struct seg *cs = &cpu->seg[SEG_CS];
+    if (!(cpu->cr0 & CR0_PE))
+        cpu->cpl = 0;
+    else if (cpu->rflags & FL_VM)
+        cpu->cpl = 3;
+    else
+        cpu->cpl = cs->sel & 3;
+    cpu->code64 = (cpu->cr0 & CR0_PE) && (cpu->efer & EFER_LMA) && (cs->ar & AR_L);
+    if (cpu->code64)
+        cpu->code_bits = 64;
+    else if (cpu->rflags & FL_VM)
+        cpu->code_bits = 16;
+    else /* protected mode, and real mode with a cached D bit ("big real") */
+        cpu->code_bits = (cs->ar & AR_DB) ? 32 : 16;
+    cpu->stack32 = (cpu->seg[SEG_SS].ar & AR_DB) != 0;
+    cpu->sse_ok = (cpu->cr4 & CR4_OSFXSR) && !(cpu->cr0 & (CR0_EM | CR0_TS));
+    cpu_update_tlb_ctx(cpu);
+    cpu_end_block(cpu);
+}
+
+void cpu_set_seg(struct cpu *cpu, int seg, uint16_t sel, uint64_t base, uint32_t limit,
+                 uint32_t ar)
+{
+    struct seg *s = &cpu->seg[seg];
+    s->sel = sel;
+    s->base = base;
+    s->limit = limit;
+    s->ar = ar;
+    if (seg == SEG_CS || seg == SEG_SS)
+        cpu_update_mode(cpu);
+}
+
+/* ---------- life cycle ---------- */
+
+static struct cpu *all_cpus[64];
+
+void exec_broadcast_code_page(struct cpu *self, uint64_t gpa)
+{
+    for (int i = 0; i < 64; i++) {
+        struct cpu *o = all_cpus[i];
+        if (o && o != self && o->bus == self->bus)
+            atomic_fetch_or(&o->events, EV_TLB);
+    }
+}
+
+int cpu_init(struct cpu *cpu, struct bus *bus, int index)
+{
+    memset(cpu, 0, sizeof(*cpu));
+    decode_init();
+    cpu->bus = bus;
+    cpu->index = index;
+    cpu->bcache = calloc(1, sizeof(struct block_cache));
+    if (!cpu->bcache)
+        return -1;
+    if (index >= 0 && index < 64)
+        all_cpus[index] = cpu;
+    cpu_reset(cpu);
+    return 0;
+}
+
+void cpu_destroy(struct cpu *cpu)
+{
+    if (cpu->index >= 0 && cpu->index < 64 && all_cpus[cpu->index] == cpu)
+        all_cpus[cpu->index] = NULL;
+    free(cpu->bcache);
+    cpu->bcache = NULL;
+}
+
+/* Power-up state, SDM Vol.3 Table 9-1. */
+void cpu_reset(struct cpu *cpu)
+{
+    memset(cpu->r, 0, sizeof(cpu->r));
+    cpu->r[R_DX] = 0x000806ec; /* family/model/stepping signature */
+    cpu->rip = 0xfff0;
+    cpu->lf.op = LF_NONE;
+    cpu->rflags = 2;
+    for (int i = 0; i < 6; i++)
+        cpu->seg[i] = (struct seg){ .base = 0, .limit = 0xffff, .ar = 0x93, .sel = 0 };
+    cpu->seg[SEG_CS] = (struct seg){ .base = 0xffff0000, .limit = 0xffff, .ar = 0x9b, .sel = 0xf000 };
+    cpu->ldtr = (struct seg){ .limit = 0xffff, .ar = 0x82 };
+    cpu->tr = (struct seg){ .limit = 0xffff, .ar = 0x8b };
+    cpu->gdtr = (struct dtr){ 0, 0xffff };
+    cpu->idtr = (struct dtr){ 0, 0xffff };
+    cpu->cr0 = CR0_ET | CR0_CD | CR0_NW;
+    cpu->cr2 = cpu->cr3 = cpu->cr4 = cpu->cr8 = 0;
+    cpu->efer = 0;
+    cpu->xcr0 = 1;
+    memset(cpu->dr, 0, sizeof(cpu->dr));
+    cpu->dr[6] = 0xffff0ff0;
+    cpu->dr[7] = 0x400;
+    cpu->pat = 0x0007040600070406ull;
+    cpu->apic_base = 0xfee00000ull | (1ull << 11) | (cpu->index == 0 ? (1ull << 8) : 0);
+    memset(&cpu->fpu, 0, sizeof(cpu->fpu));
+    cpu->fpu.fcw = 0x40;
+    cpu->fpu.ftw = 0x5555; /* SDM: FINIT-like except control word 0x40 */
+    cpu->fpu.mxcsr = 0x1f80;
+    cpu->state = CPU_RUNNING;
+    cpu->intr_shadow = 0;
+    cpu->nmi_blocked = 0;
+    cpu->in_event = 0;
+    cpu->pending_vector = 0xff;
+    tlb_flush_all(cpu);
+    cpu_update_mode(cpu);
+}
+
+void cpu_init_signal(struct cpu *cpu)
+{
+    /* INIT keeps x87/SSE state, MTRRs, EFER? no: EFER is cleared (SDM 9.1.1). */
+    uint64_t apic = cpu->apic_base, fc = cpu->feature_control;
+    struct fpu f = cpu->fpu;
+    cpu_reset(cpu);
+    cpu->apic_base = apic;
+    cpu->feature_control = fc;
+    cpu->fpu = f;
+}
+
+/* ---------- events ---------- */
+
+static bool interrupts_open(struct cpu *cpu)
+{
+    return (cpu->rflags & FL_IF) && !cpu->intr_shadow;
+}
+
+/* Returns -1 to keep running, else a cpu_exit reason. */
+static int handle_events(struct cpu *cpu)
+{
+    for (;;) {
+        uint32_t ev = atomic_load(&cpu->events);
+        if (ev & EV_STOP) {
+            atomic_fetch_and(&cpu->events, ~EV_STOP);
+            return CPU_EXIT_STOP;
+        }
+        if (ev & EV_TLB) {
+            atomic_fetch_and(&cpu->events, ~EV_TLB);
+            tlb_flush_all(cpu);
+        }
+        if (cpu->hooks && cpu->hooks->service)
+            cpu->hooks->service(cpu); /* INIT/SIPI/NMI from the local APIC */
+        if (cpu->state == CPU_SHUTDOWN)
+            return CPU_EXIT_SHUTDOWN;
+        if (cpu->state == CPU_WAIT_SIPI) {
+            if (!cpu->hooks || !cpu->hooks->wait)
+                return CPU_EXIT_HALT_FOREVER;
+            cpu->hooks->wait(cpu);
+            continue;
+        }
+        if ((atomic_load(&cpu->events) & EV_NMI) && !cpu->nmi_blocked) {
+            atomic_fetch_and(&cpu->events, ~EV_NMI);
+            cpu->state = CPU_RUNNING;
+            cpu->next_rip = cpu->rip;
+            cpu_deliver(cpu, EXC_NMI, EV_KIND_NMI, NO_ERR);
+            return -1;
+        }
+        if ((atomic_load(&cpu->events) & EV_IRQ) && interrupts_open(cpu) && cpu->hooks &&
+            cpu->hooks->intr_vector) {
+            int v = cpu->hooks->intr_vector(cpu, false);
+            if (v < 0) {
+                atomic_fetch_and(&cpu->events, ~EV_IRQ);
+                v = cpu->hooks->intr_vector(cpu, false); /* close the race with a sender */
+                if (v >= 0)
+                    atomic_fetch_or(&cpu->events, EV_IRQ);
+            }
+            if (v >= 0) {
+                if (!(cpu->nonroot && cpu->hooks->intr_exits && cpu->hooks->intr_exits(cpu)))
+                    v = cpu->hooks->intr_vector(cpu, true);
+                if (v >= 0) {
+                    cpu->state = CPU_RUNNING;
+                    cpu->next_rip = cpu->rip;
+                    cpu_deliver(cpu, v, EV_KIND_EXT, NO_ERR);
+                    return -1;
+                }
+            }
+        }
+        if (ev & EV_TIMER) {
+            atomic_fetch_and(&cpu->events, ~EV_TIMER);
+            if (cpu->hooks && cpu->hooks->poll)
+                cpu->hooks->poll(cpu);
+            continue;
+        }
+        if (cpu->state == CPU_HALTED) {
+            if (!cpu->hooks || !cpu->hooks->wait)
+                return CPU_EXIT_HALT_FOREVER;
+            cpu->hooks->wait(cpu);
+            if (cpu->hooks->poll)
+                cpu->hooks->poll(cpu);
+            continue;
+        }
+        return -1;
+    }
+}
+
+/* ---------- the loop ---------- */
+
+#define POLL_EVERY 256 /* blocks between timer polls */
+
+enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
+{
+    uint64_t stop_at = budget ? cpu->icount + budget : UINT64_MAX;
+    if (setjmp(cpu->fault_jmp)) {
+        cpu->end_block = 0;
+        if (cpu->trap_exceptions)
+            return CPU_EXIT_EXCEPTION;
+        cpu->next_rip = cpu->rip;
+        cpu_deliver(cpu, cpu->fault_vector, EV_KIND_EXC, cpu->fault_error);
+        if (cpu->state == CPU_SHUTDOWN)
+            return CPU_EXIT_SHUTDOWN;
+    }
+    unsigned poll = POLL_EVERY;
+    for (;;) {
+        if (unlikely(atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
+                     cpu->state != CPU_RUNNING)) {
+            int r = handle_events(cpu);
+            if (r >= 0)
+                return (enum cpu_exit)r;
+        }
+        if (unlikely(--poll == 0)) {
+            poll = POLL_EVERY;
+            if (cpu->hooks && cpu->hooks->poll)
+                cpu->hooks->poll(cpu);
+            if (cpu->icount >= stop_at)
+                return CPU_EXIT_BUDGET;
+        }
+        if (unlikely(budget) && cpu->icount >= stop_at)
+            return CPU_EXIT_BUDGET;
+
+        unsigned n;
+        const struct insn *in = block_get(cpu, &n);
+        uint8_t shadow = cpu->intr_shadow;
+        bool tf = cpu->rflags & FL_TF;
+        cpu->end_block = 0;
+        for (const struct insn *end = in + n; in < end; in++) {
+            cpu->next_rip = cpu->rip + in->len;
+            in->fn(cpu, in);
+            cpu->rip = cpu->next_rip;
+            cpu->icount++;
+            if (unlikely(cpu->end_block))
+                break;
+        }
+        if (shadow)
+            cpu->intr_shadow = 0;
+        if (unlikely(tf) && cpu->state == CPU_RUNNING) {
+            /* Single-step trap after the instruction (SDM Vol.3 17.3.1.4) */
+            cpu->dr[6] |= 1u << 14; /* BS */
+            cpu->next_rip = cpu->rip;
+            cpu_deliver(cpu, EXC_DB, EV_KIND_EXC, NO_ERR);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+/*
+ * ops_alu.c — two-operand ALU instructions (ADD OR ADC SBB AND SUB XOR CMP),
+ * TEST, NOT, NEG, INC and DEC in all their operand forms.
+ *
+ * Every form funnels into one of two inline helpers:
+ *   alu_rm()  — the r/m operand is the destination (read-modify-write with
+ *               LOCK support: rmw_begin, then rmw_commit or an rmw_cas loop);
+ *   alu_reg() — a register (ModRM.reg or the accumulator) is the destination.
+ * The operation kind is a compile-time constant in each handler, so the
+ * switches in alu_calc()/alu_flags() fold away.
+ *
+ * Flags (SDM Vol.1 Appendix A, Table A-2): ADD/ADC/SUB/SBB/CMP/NEG set all
+ * six arithmetic flags; AND/OR/XOR/TEST clear CF and OF and set SF/ZF/PF,
+ * AF is undefined (we clear it, as the lazy LF_LOGIC evaluation does);
+ * INC/DEC set all but CF, which they preserve; NOT changes no flag.
+ * CMP and TEST never write their destination, so a read-only memory
+ * operand does not fault on them.
+ */
+#include "cpu/mem.h"
+#include "cpu/ops_int.h"
+
+enum alu_kind {
+    ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
+    ALU_TEST, ALU_NOT, ALU_NEG, ALU_INC, ALU_DEC
+};
+
+static inline bool alu_writes(unsigned k)
+{
+    return k != ALU_CMP && k != ALU_TEST;
+}
+
+static inline bool alu_uses_cf(unsigned k)
+{
+    return k == ALU_ADC || k == ALU_SBB;
+}
+
+/* The result, not yet masked to the operand size. */
+static inline uint64_t alu_calc(unsigned k, uint64_t d, uint64_t s, bool cf)
+{
+    switch (k) {
+    case ALU_ADD: return d + s;
+    case ALU_OR: return d | s;
+    case ALU_ADC: return d + s + cf;
+    case ALU_SBB: return d - s - cf;
+    case ALU_AND:
+    case ALU_TEST: return d & s;
+    case ALU_SUB:
+    case ALU_CMP: return d - s;
+    case ALU_XOR: return d ^ s;
+    case ALU_NOT: return ~d;
+    case ALU_NEG: return 0 - d;
+    case ALU_INC: return d + 1;
+    default: return d - 1; /* ALU_DEC */
+    }
+}
+
+static inline void alu_flags(struct cpu *cpu, unsigned k, unsigned size, uint64_t d, uint64_t s,
+                             uint64_t r, bool cf)
+{
+    switch (k) {
+    case ALU_ADD: flags_lazy(cpu, LF_ADD, size, d, s, r); break;
+    case ALU_ADC: flags_lazy_carry(cpu, LF_ADC, size, d, s, r, cf); break;
+    case ALU_SBB: flags_lazy_carry(cpu, LF_SBB, size, d, s, r, cf); break;
+    case ALU_SUB:
+    case ALU_CMP: flags_lazy(cpu, LF_SUB, size, d, s, r); break;
+    case ALU_NEG: flags_lazy(cpu, LF_SUB, size, 0, d, r); break; /* 0 - d: CF = (d != 0) */
+    case ALU_INC: flags_lazy_incdec(cpu, LF_INC, size, d, r); break;
+    case ALU_DEC: flags_lazy_incdec(cpu, LF_DEC, size, d, r); break;
+    case ALU_NOT: break;
+    default: flags_lazy(cpu, LF_LOGIC, size, d, s, r); break;
+    }
+}
+
+/* Destination is the ModRM r/m operand; 's' is the source (unmasked). */
+static inline void alu_rm(struct cpu *cpu, const struct insn *in, unsigned k, unsigned size,
+                          uint64_t s)
+{
+    uint64_t mask = size_mask(size);
+    s &= mask;
+    if (!alu_writes(k)) {
+        uint64_t d = op_read_rm(cpu, in, size);
+        alu_flags(cpu, k, size, d, s, alu_calc(k, d, s, false) & mask, false);
+        return;
+    }
+    int_lock_check(cpu, in);
+    bool cf = alu_uses_cf(k) && cpu_cf(cpu);
+    struct rmw m;
+    uint64_t d = rmw_begin(cpu, in, size, &m);
+    uint64_t r = alu_calc(k, d, s, cf) & mask;
+    if (unlikely(in->lock)) {
+        while (!rmw_cas(cpu, &m, &d, r))
+            r = alu_calc(k, d, s, cf) & mask;
+    } else {
+        rmw_commit(cpu, &m, r);
+    }
+    alu_flags(cpu, k, size, d, s, r, cf);
+}
+
+/* Destination is register 'reg' (8-bit numbering per 'rex' when size 1). */
+static inline void alu_reg(struct cpu *cpu, unsigned k, unsigned size, unsigned reg, bool rex,
+                           uint64_t s)
+{
+    uint64_t mask = size_mask(size);
+    s &= mask;
+    uint64_t d = size == 1 ? reg8_get(cpu, reg, rex) : reg_get(cpu, reg, size);
+    bool cf = alu_uses_cf(k) && cpu_cf(cpu);
+    uint64_t r = alu_calc(k, d, s, cf) & mask;
+    if (alu_writes(k)) {
+        if (size == 1)
+            reg8_set(cpu, reg, rex, (uint8_t)r);
+        else
+            reg_set(cpu, reg, size, r);
+    }
+    alu_flags(cpu, k, size, d, s, r, cf);
+}
+
+#define H(name) void name(struct cpu *cpu, const struct insn *in)
+
+/* The nine operand forms of one of the eight classic ALU operations
+ * (opcodes 00-3D and group 1, SDM Vol.2 Table A-2 and A-6). */
+#define ALU_FORMS(name, K)                                                           \
+    H(op_##name##_EbGb) { alu_rm(cpu, in, K, 1, op_read_reg(cpu, in, 1)); }          \
+    H(op_##name##_EvGv) { alu_rm(cpu, in, K, in->osz, op_read_reg(cpu, in, in->osz)); } \
+    H(op_##name##_GbEb) { alu_reg(cpu, K, 1, in->reg, in->rex, op_read_rm(cpu, in, 1)); } \
+    H(op_##name##_GvEv)                                                              \
+    {                                                                                \
+        alu_reg(cpu, K, in->osz, in->reg, false, op_read_rm(cpu, in, in->osz));      \
+    }                                                                                \
+    H(op_##name##_ALIb) { alu_reg(cpu, K, 1, R_AX, false, in->imm); }                \
+    H(op_##name##_rAXIz) { alu_reg(cpu, K, in->osz, R_AX, false, in->imm); }         \
+    H(op_##name##_EbIb) { alu_rm(cpu, in, K, 1, in->imm); }                          \
+    H(op_##name##_EvIz) { alu_rm(cpu, in, K, in->osz, in->imm); }                    \
+    H(op_##name##_EvIb) { alu_rm(cpu, in, K, in->osz, in->imm); }
+
+ALU_FORMS(add, ALU_ADD)
+ALU_FORMS(or, ALU_OR)
+ALU_FORMS(adc, ALU_ADC)
+ALU_FORMS(sbb, ALU_SBB)
+ALU_FORMS(and, ALU_AND)
+ALU_FORMS(sub, ALU_SUB)
+ALU_FORMS(xor, ALU_XOR)
+ALU_FORMS(cmp, ALU_CMP)
+
+/* TEST: 84, 85, A8, A9, F6 /0 /1, F7 /0 /1 */
+H(op_test_EbGb) { alu_rm(cpu, in, ALU_TEST, 1, op_read_reg(cpu, in, 1)); }
+H(op_test_EvGv) { alu_rm(cpu, in, ALU_TEST, in->osz, op_read_reg(cpu, in, in->osz)); }
+H(op_test_ALIb) { alu_reg(cpu, ALU_TEST, 1, R_AX, false, in->imm); }
+H(op_test_rAXIz) { alu_reg(cpu, ALU_TEST, in->osz, R_AX, false, in->imm); }
+H(op_test_EbIb) { alu_rm(cpu, in, ALU_TEST, 1, in->imm); }
+H(op_test_EvIz) { alu_rm(cpu, in, ALU_TEST, in->osz, in->imm); }
+
+/* Group 3 NOT/NEG, group 4/5 INC/DEC */
+H(op_not_Eb) { alu_rm(cpu, in, ALU_NOT, 1, 0); }
+H(op_not_Ev) { alu_rm(cpu, in, ALU_NOT, in->osz, 0); }
+H(op_neg_Eb) { alu_rm(cpu, in, ALU_NEG, 1, 0); }
+H(op_neg_Ev) { alu_rm(cpu, in, ALU_NEG, in->osz, 0); }
+H(op_inc_Eb) { alu_rm(cpu, in, ALU_INC, 1, 0); }
+H(op_inc_Ev) { alu_rm(cpu, in, ALU_INC, in->osz, 0); }
+H(op_dec_Eb) { alu_rm(cpu, in, ALU_DEC, 1, 0); }
+H(op_dec_Ev) { alu_rm(cpu, in, ALU_DEC, in->osz, 0); }
+
+/* 40+r / 48+r (outside 64-bit mode only; the register is in in->rm) */
+H(op_inc_Zv) { alu_reg(cpu, ALU_INC, in->osz, in->rm & 7, false, 0); }
+H(op_dec_Zv) { alu_reg(cpu, ALU_DEC, in->osz, in->rm & 7, false, 0); }

@@ -1,0 +1,5 @@
+#ifndef NESTVM_OPS_seg_H
+#define NESTVM_OPS_seg_H
+#include "cpu/cpu.h"
+#include "cpu/insn.h"
+#endif

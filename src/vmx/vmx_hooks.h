@@ -1,0 +1,33 @@
+/*
+ * vmx_hooks.h — the points where VMX non-root operation hooks into the CPU
+ * engine and the machine.  Each returns false / -1 when VMX does not take
+ * the event, so the engine goes on as on a CPU without VMX.  The engine
+ * calls them only when cpu->nonroot (or, for the MSRs, when asked).
+ */
+#ifndef NESTVM_VMX_HOOKS_H
+#define NESTVM_VMX_HOOKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu/cpu.h"
+#include "cpu/exec.h"
+
+/* Event delivery (intr.c): true if the event became a VM exit. */
+bool vmx_event_exit(struct cpu *cpu, int vector, enum event_kind kind, uint32_t error);
+/* MOV CR / MOV DR / CLTS / LMSW (ops_cr.c): true if the access exited. */
+bool vmx_cr_access_exit(struct cpu *cpu, const struct insn *in);
+/* IA32_VMX_* capability MSRs (msr.c): 0 and *val, or -1 for #GP. */
+int vmx_msr_read(struct cpu *cpu, uint32_t msr, uint64_t *val);
+/* External interrupt while non-root: true if it must exit instead. */
+bool vmx_intr_exits(struct cpu *cpu);
+/* INIT / SIPI arriving in non-root operation: true if they exited. */
+bool vmx_init_signal_exit(struct cpu *cpu);
+bool vmx_sipi_exit(struct cpu *cpu, uint32_t vector);
+/* Per-vCPU VMX state (NestedVirtualization=enabled). */
+int vmx_cpu_init(struct cpu *cpu);
+void vmx_cpu_destroy(struct cpu *cpu);
+void vmx_print_stats(struct cpu *cpu, FILE *f);
+
+#endif
