@@ -159,7 +159,8 @@ struct lazy_flags {
 struct tlb_entry {
     uint64_t tag;
     uintptr_t addend; /* host pointer = linear address + addend */
-    uint64_t gpa;     /* guest-physical page, for SMC tracking and flushes */
+    uint64_t ram;     /* offset of the page in guest RAM (host-physical for
+                         nested guests), for SMC tracking */
 };
 struct tlb {
     struct tlb_entry r[TLB_SIZE], w[TLB_SIZE], x[TLB_SIZE];
@@ -194,6 +195,11 @@ struct fpu {
 #define EV_STOP (1u << 4)  /* the machine asks every vCPU to return */
 #define EV_TLB (1u << 5)   /* flush the software TLB (cross-CPU code write) */
 #define EV_TIMER (1u << 6) /* poll timers */
+#define EV_VMX (1u << 7)   /* VMX non-root: window / timer exits to evaluate */
+
+/* cpu_fault() vector meaning "a VM exit already switched to the VMX root
+ * (L1 host) state: abandon the instruction, deliver nothing". */
+#define VEC_VMEXIT (-2)
 
 enum cpu_run_state { CPU_RUNNING, CPU_HALTED, CPU_WAIT_SIPI, CPU_SHUTDOWN };
 

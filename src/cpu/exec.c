@@ -28,6 +28,7 @@
 #include <stdlib.h>
 
 #include "cpu/mem.h"
+#include "vmx/vmx_hooks.h"
 
 #define BLOCK_MAX 32
 #define BCACHE_BITS 12
@@ -120,18 +121,19 @@ _Noreturn void cpu_unimplemented(struct cpu *cpu, const struct insn *in)
 
 /* ---------- self-modifying code ---------- */
 
-bool exec_page_has_code(struct cpu *cpu, uint64_t gpa)
+bool exec_page_has_code(struct cpu *cpu, const uint8_t *host)
 {
     struct bus *b = cpu->bus;
-    if (!bus_ram_ptr(b, gpa, 1))
-        return false;
-    return atomic_load_explicit(&b->code_map[bus_ram_page(b, gpa)], memory_order_relaxed);
+    return atomic_load_explicit(&b->code_map[(uint64_t)(host - b->ram) >> 12],
+                                memory_order_relaxed);
 }
 
-void exec_note_write(struct cpu *cpu, uint64_t gpa, unsigned size)
+/* 'host' points into guest RAM; [host, host+size) lies inside one page. */
+void exec_note_write(struct cpu *cpu, const uint8_t *host, unsigned size)
 {
     struct bus *b = cpu->bus;
-    uint64_t p0 = bus_ram_page(b, gpa), p1 = bus_ram_page(b, gpa + size - 1);
+    uint64_t off = (uint64_t)(host - b->ram);
+    uint64_t p0 = off >> 12, p1 = (off + size - 1) >> 12;
     for (uint64_t p = p0; p <= p1; p++) {
         if (atomic_load_explicit(&b->code_map[p], memory_order_relaxed)) {
             atomic_store(&b->code_map[p], 0);
@@ -172,7 +174,11 @@ static void finish_insn(struct cpu *cpu, struct insn *in, int r)
         in->len = 15;
     } else {
         const struct op_row *row = insn_row(in);
-        if ((row->flags & F_PRIV) && cpu->cpl != 0)
+        /* VMX non-root: instructions that can exit go through one gate
+         * (src/vmx), which asks "does L1 want it" before running them. */
+        if (cpu->nonroot && F_EXIT(row->flags))
+            in->fn = vmx_op_intercept;
+        else if ((row->flags & F_PRIV) && cpu->cpl != 0)
             in->fn = op_too_long; /* #GP(0), SDM: privileged instruction at CPL > 0 */
     }
 }
@@ -219,23 +225,25 @@ static const struct insn *block_get(struct cpu *cpu, unsigned *count)
     unsigned limit_avail;
     uint64_t lin = fetch_lin(cpu, cpu->rip, &limit_avail);
     const struct tlb_entry *e = &cpu->tlb.x[(lin >> 12) & (TLB_SIZE - 1)];
-    uint64_t gpa;
     uint8_t *page;
     if (likely(e->tag == ((lin & ~0xfffull) | cpu->tlb_ctx))) {
-        gpa = e->gpa | (lin & 0xfff);
         page = (uint8_t *)(uintptr_t)((lin & ~0xfffull) + e->addend);
     } else {
+        uint64_t gpa;
         if (cpu->code64 && (uint64_t)((int64_t)(lin << 16) >> 16) != lin)
             cpu_gp0(cpu);
         mmu_translate(cpu, lin, ACC_FETCH, &gpa);
         page = cpu_gpa_host(cpu, gpa & ~0xfffull, 4096, ACC_FETCH);
         if (!page)
             cpu_gp0(cpu); /* code outside RAM: not supported */
-        tlb_fill(cpu, lin, gpa, page, ACC_FETCH);
+        tlb_fill(cpu, lin, page, ACC_FETCH);
     }
 
+    /* Blocks are tagged by RAM offset (host-physical), so one cache serves
+     * L1 and L2 code alike. */
     struct bus *bus = cpu->bus;
-    uint64_t pn = bus_ram_page(bus, gpa);
+    uint64_t gpa = (uint64_t)(page - bus->ram) | (lin & 0xfff);
+    uint64_t pn = gpa >> 12;
     uint32_t gen = atomic_load_explicit(&bus->page_gen[pn], memory_order_acquire);
     uint32_t key = block_key(cpu);
     struct block_cache *c = cpu->bcache;
@@ -248,8 +256,8 @@ static const struct insn *block_get(struct cpu *cpu, unsigned *count)
     /* Decode a new block. */
     if (!atomic_load_explicit(&bus->code_map[pn], memory_order_relaxed)) {
         atomic_store(&bus->code_map[pn], 1);
-        tlb_drop_write_gpa(cpu, gpa);
-        exec_broadcast_code_page(cpu, gpa);
+        tlb_drop_write_ram(cpu, gpa);
+        exec_broadcast_code_page(cpu);
     }
     unsigned off = (unsigned)(lin & 0xfff);
     unsigned page_left = 4096 - off;
@@ -329,7 +337,7 @@ void cpu_set_seg(struct cpu *cpu, int seg, uint16_t sel, uint64_t base, uint32_t
 
 static struct cpu *all_cpus[64];
 
-void exec_broadcast_code_page(struct cpu *self, uint64_t gpa)
+void exec_broadcast_code_page(struct cpu *self)
 {
     for (int i = 0; i < 64; i++) {
         struct cpu *o = all_cpus[i];
@@ -429,6 +437,8 @@ static int handle_events(struct cpu *cpu)
             atomic_fetch_and(&cpu->events, ~EV_TLB);
             tlb_flush_all(cpu);
         }
+        if ((ev & EV_VMX) && cpu->nonroot && vmx_block_boundary(cpu))
+            return -1; /* a VM exit happened: L1 runs from its host state */
         if (cpu->hooks && cpu->hooks->service)
             cpu->hooks->service(cpu); /* INIT/SIPI/NMI from the local APIC */
         if (cpu->state == CPU_SHUTDOWN)
@@ -456,8 +466,11 @@ static int handle_events(struct cpu *cpu)
                     atomic_fetch_or(&cpu->events, EV_IRQ);
             }
             if (v >= 0) {
-                if (!(cpu->nonroot && cpu->hooks->intr_exits && cpu->hooks->intr_exits(cpu)))
-                    v = cpu->hooks->intr_vector(cpu, true);
+                /* VMX non-root: "external-interrupt exiting" turns it into a
+                 * VM exit to L1 (done by the hook) instead of delivery. */
+                if (cpu->nonroot && cpu->hooks->intr_exits && cpu->hooks->intr_exits(cpu))
+                    return -1;
+                v = cpu->hooks->intr_vector(cpu, true);
                 if (v >= 0) {
                     cpu->state = CPU_RUNNING;
                     cpu->next_rip = cpu->rip;
@@ -493,6 +506,8 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
     uint64_t stop_at = budget ? cpu->icount + budget : UINT64_MAX;
     if (setjmp(cpu->fault_jmp)) {
         cpu->end_block = 0;
+        if (cpu->fault_vector == VEC_VMEXIT)
+            goto resume; /* state already switched to L1 */
         if (cpu->trap_exceptions)
             return CPU_EXIT_EXCEPTION;
         cpu->next_rip = cpu->rip;
@@ -500,6 +515,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
         if (cpu->state == CPU_SHUTDOWN)
             return CPU_EXIT_SHUTDOWN;
     }
+resume:;
     unsigned poll = POLL_EVERY;
     for (;;) {
         if (unlikely(atomic_load_explicit(&cpu->events, memory_order_relaxed) ||

@@ -29,16 +29,16 @@ void cpu_set_seg(struct cpu *cpu, int seg, uint16_t sel, uint64_t base, uint32_t
                  uint32_t ar);
 
 /* TLB (mmu.c) */
-void tlb_fill(struct cpu *cpu, uint64_t lin, uint64_t gpa, uint8_t *host_page, unsigned acc);
-void tlb_drop_write_gpa(struct cpu *cpu, uint64_t gpa);
+void tlb_fill(struct cpu *cpu, uint64_t lin, uint8_t *host_page, unsigned acc);
+void tlb_drop_write_ram(struct cpu *cpu, uint64_t ram_off);
 
 /* Self-modifying code: called for every slow-path write to RAM. */
-void exec_note_write(struct cpu *cpu, uint64_t gpa, unsigned size);
-bool exec_page_has_code(struct cpu *cpu, uint64_t gpa);
+void exec_note_write(struct cpu *cpu, const uint8_t *host, unsigned size);
+bool exec_page_has_code(struct cpu *cpu, const uint8_t *host);
 /* Forget every decoded block (mode-independent flush). */
 void exec_flush_blocks(struct cpu *cpu);
 /* Tell the other vCPUs to drop write TLB entries (a page now holds code). */
-void exec_broadcast_code_page(struct cpu *self, uint64_t gpa);
+void exec_broadcast_code_page(struct cpu *self);
 
 /* Event delivery hooks (intr.c) */
 enum event_kind {

@@ -14,6 +14,7 @@
 
 #include "cpu/exec.h"
 #include "hw/lapic.h"
+#include "vmx/vmx_hooks.h"
 
 static pthread_mutex_t split_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -62,6 +63,10 @@ uint64_t seg_linear_slow(struct cpu *cpu, int seg, uint64_t off, unsigned size, 
 
 uint8_t *cpu_gpa_host(struct cpu *cpu, uint64_t gpa, unsigned len, unsigned acc)
 {
+    /* EPT nests here: every guest-physical access of a VMX non-root guest
+     * (paging structures included) is translated by L1's EPT first. */
+    if (unlikely(cpu->nonroot) && cpu->vmx)
+        return vmx_guest_phys_host(cpu, gpa, len, acc);
     return bus_ram_ptr(cpu->bus, gpa, len);
 }
 
@@ -105,7 +110,7 @@ static uint8_t *xlate(struct cpu *cpu, uint64_t lin, unsigned size, unsigned acc
     if (!host)
         return NULL;
     if (acc & ACC_WRITE)
-        exec_note_write(cpu, pa, size);
+        exec_note_write(cpu, host, size);
     return host;
 }
 
@@ -118,7 +123,7 @@ uint64_t mem_read_lin_slow(struct cpu *cpu, uint64_t lin, unsigned size, unsigne
         uint8_t *p = xlate(cpu, lin, size, acc, &gpa);
         if (p) {
             memcpy(&v, p, size);
-            tlb_fill(cpu, lin, gpa, p - (lin & 0xfff), acc);
+            tlb_fill(cpu, lin, p - (lin & 0xfff), acc);
         } else {
             v = phys_read(cpu, gpa, size);
         }
@@ -145,7 +150,7 @@ void mem_write_lin_slow(struct cpu *cpu, uint64_t lin, unsigned size, uint64_t v
         uint8_t *p = xlate(cpu, lin, size, acc, &gpa);
         if (p) {
             memcpy(p, &v, size);
-            tlb_fill(cpu, lin, gpa, p - (lin & 0xfff), acc);
+            tlb_fill(cpu, lin, p - (lin & 0xfff), acc);
         } else {
             phys_write(cpu, gpa, size, v);
         }
@@ -264,7 +269,7 @@ uint64_t rmw_begin_mem(struct cpu *cpu, int seg, uint64_t off, unsigned size, st
         uint64_t gpa;
         uint8_t *p = xlate(cpu, m->lin, first < size ? first : size, ACC_WRITE, &gpa);
         if (first >= size && p) {
-            tlb_fill(cpu, m->lin, gpa, p - (m->lin & 0xfff), ACC_WRITE);
+            tlb_fill(cpu, m->lin, p - (m->lin & 0xfff), ACC_WRITE);
             m->host = p;
         } else if (first < size) {
             xlate(cpu, m->lin + first, size - first, ACC_WRITE, &gpa);

@@ -229,8 +229,9 @@ void cpu_update_tlb_ctx(struct cpu *cpu)
     cpu->tlb_ctx = ctx;
 }
 
-void tlb_fill(struct cpu *cpu, uint64_t lin, uint64_t gpa, uint8_t *host_page, unsigned acc)
+void tlb_fill(struct cpu *cpu, uint64_t lin, uint8_t *host_page, unsigned acc)
 {
+    uint64_t ram = (uint64_t)(host_page - cpu->bus->ram);
     uint64_t page = lin & ~0xfffull;
     unsigned i = (unsigned)(lin >> 12) & (TLB_SIZE - 1);
     struct tlb_entry *e;
@@ -239,26 +240,26 @@ void tlb_fill(struct cpu *cpu, uint64_t lin, uint64_t gpa, uint8_t *host_page, u
     if (acc & ACC_FETCH)
         e = &cpu->tlb.x[i];
     else if (acc & ACC_WRITE) {
-        if (exec_page_has_code(cpu, gpa))
+        if (exec_page_has_code(cpu, host_page))
             return; /* writes to code pages must see the SMC check */
         e = &cpu->tlb.w[i];
         /* Writable implies readable: fill the read side too. */
         struct tlb_entry *r = &cpu->tlb.r[i];
         r->tag = page | cpu->tlb_ctx;
         r->addend = (uintptr_t)host_page - page;
-        r->gpa = gpa & ~0xfffull;
+        r->ram = ram;
     } else
         e = &cpu->tlb.r[i];
     e->tag = page | cpu->tlb_ctx;
     e->addend = (uintptr_t)host_page - page;
-    e->gpa = gpa & ~0xfffull;
+    e->ram = ram;
 }
 
-/* Drop write entries that map a guest-physical page (it now holds code). */
-void tlb_drop_write_gpa(struct cpu *cpu, uint64_t gpa)
+/* Drop write entries that map a RAM page (it now holds code). */
+void tlb_drop_write_ram(struct cpu *cpu, uint64_t ram_off)
 {
-    uint64_t page = gpa & ~0xfffull;
+    uint64_t page = ram_off & ~0xfffull;
     for (unsigned i = 0; i < TLB_SIZE; i++)
-        if (cpu->tlb.w[i].tag != TLB_INVALID && cpu->tlb.w[i].gpa == page)
+        if (cpu->tlb.w[i].tag != TLB_INVALID && cpu->tlb.w[i].ram == page)
             cpu->tlb.w[i].tag = TLB_INVALID;
 }

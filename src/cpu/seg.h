@@ -88,8 +88,8 @@ void seg_commit(struct cpu *cpu, int seg, uint16_t sel, const struct seg *s);
 /* Real mode / VM86 load: base = sel << 4 (VM86 also fixes limit and ar). */
 void seg_load_real(struct cpu *cpu, int seg, uint16_t sel);
 /* After a return to an outer privilege level: make ES, DS, FS, GS null when
- * they hold data or non-conforming code with DPL < CPL (RET/IRET pseudocode). */
-void seg_null_outer(struct cpu *cpu);
+ * they hold data or non-conforming code with DPL < cpl (RET/IRET pseudocode). */
+void seg_null_outer(struct cpu *cpu, unsigned cpl);
 /* Flat 4 GiB segment caches used by SYSCALL/SYSRET/SYSENTER/SYSEXIT. */
 void seg_load_flat_code(struct cpu *cpu, uint16_t sel, unsigned dpl, bool l64);
 void seg_load_flat_stack(struct cpu *cpu, uint16_t sel, unsigned dpl);
@@ -108,11 +108,14 @@ bool seg_limit_ok(const struct seg *s, uint64_t off, unsigned size);
 struct stk {
     struct seg ss;
     uint64_t sp;
+    uint64_t rsp_base; /* RSP bits kept above a 16-bit stack pointer */
     unsigned asz;   /* 2, 4 or 8 */
     unsigned acc;   /* ACC_WRITE, | ACC_SUPER when writing for an inner ring */
     uint32_t err;   /* #SS error code on a limit / canonical violation */
 };
 void stk_push(struct cpu *cpu, struct stk *k, unsigned size, uint64_t v);
+/* Start from the current SS:RSP (same-privilege frames). */
+void stk_init_current(struct cpu *cpu, struct stk *k, uint32_t err);
 /* Commit k->sp into RSP respecting the stack width (SP only for 16-bit). */
 void stk_commit_rsp(struct cpu *cpu, const struct stk *k);
 
@@ -125,6 +128,11 @@ void tss_inner_stack(struct cpu *cpu, unsigned dpl, unsigned ist, uint32_t ext, 
  * the selector and ext; fills *out and sets the accessed bit. */
 void seg_check_inner_ss(struct cpu *cpu, uint16_t ss_sel, unsigned dpl, uint32_t ext,
                         struct seg *out);
+
+/* Code segment named by a call/interrupt gate: not null, code, DPL <= CPL,
+ * 64-bit in IA-32e mode, present; #GP/#NP((sel & 0xfffc) | ext). */
+void seg_gate_target(struct cpu *cpu, uint16_t sel, uint32_t ext, struct desc *d,
+                     struct seg *cs);
 
 /* ---- RFLAGS ---- */
 /* Write the bits of 'mask' from 'v' (bit 1 forced), keep the others. */

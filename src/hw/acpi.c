@@ -227,7 +227,7 @@ static size_t build_madt(uint8_t *t, unsigned ncpus)
     }
     w8(t, o, 1); /* I/O APIC (5.2.12.3) */
     w8(t, o + 1, 12);
-    w8(t, o + 2, ACPI_IOAPIC_ID);
+    w8(t, o + 2, (uint8_t)ACPI_IOAPIC_ID(ncpus));
     w8(t, o + 3, 0);
     w32(t, o + 4, (uint32_t)IOAPIC_DEFAULT_BASE);
     w32(t, o + 8, 0); /* GSI base */

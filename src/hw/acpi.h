@@ -6,7 +6,7 @@
  * ACPI_DEFAULT_TABLE_ADDR, right behind the RSDP), FACS, DSDT, FADT, MADT,
  * XSDT and RSDT, all inside [table_addr, table_addr + ACPI_TABLE_AREA).  The
  * machine must mark 0xE0000-0xFFFFF (or its own table area) reserved in
- * the E820 map and give the IOAPIC the ID ACPI_IOAPIC_ID.
+ * the E820 map and give the IOAPIC the ID ACPI_IOAPIC_ID(ncpus).
  *
  * Fixed hardware (FADT): PM1a_EVT 0x600 (status 0x600, enable 0x602),
  * PM1a_CNT 0x604, PM_TMR 0x608 (32-bit, 3.579545 MHz), SCI on GSI 9 (level,
@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "hw/bus.h"
+#include "hw/clock.h"
 #include "hw/irq.h"
 
 #define ACPI_RSDP_ADDR 0xE0000ull
@@ -28,7 +29,9 @@
 #define ACPI_TABLE_AREA 0x4000u /* bytes the tables may use at table_addr */
 #define ACPI_MAX_CPUS 64
 #define ACPI_MAX_VIRTIO 8
-#define ACPI_IOAPIC_ID 0
+/* The MADT gives the IOAPIC the ID ncpus (right after the CPUs), truncated to
+ * the 4 bits of the 82093AA ID register: pass ncpus to ioapic_init(). */
+#define ACPI_IOAPIC_ID(ncpus) ((ncpus) & 0xF)
 #define ACPI_SCI_IRQ 9
 
 #define ACPI_PM1_EVT_PORT 0x600

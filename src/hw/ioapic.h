@@ -3,7 +3,7 @@
  * IOREGSEL/IOWIN window at 0xFEC00000, delivering to the local APICs over
  * the shared struct apic_bus.
  *
- *     ioapic_init(&io, bus, &apic_bus, ACPI_IOAPIC_ID, IOAPIC_DEFAULT_BASE);
+ *     ioapic_init(&io, bus, &apic_bus, ACPI_IOAPIC_ID(ncpus), IOAPIC_DEFAULT_BASE);
  *     for each lapic: l->eoi_broadcast = ioapic_eoi_cb; l->eoi_ctx = &io;
  *     device lines:   ioapic_set_irq(&io, gsi, level)   (any thread)
  *

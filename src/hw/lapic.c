@@ -536,7 +536,8 @@ static void timer_rebase(struct lapic *l, uint64_t now, uint32_t cur)
         return;
     }
     unsigned s = dcr_shift(l->timer_dcr);
-    l->timer_start = now - ((uint64_t)(l->timer_icr - cur) << s);
+    uint64_t done = (uint64_t)(l->timer_icr - cur) << s;
+    l->timer_start = done <= now ? now - done : 0;
     l->timer_deadline = now + ((uint64_t)cur << s);
 }
 

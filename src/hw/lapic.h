@@ -42,6 +42,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hw/clock.h"
+
 #ifndef MAX_VCPUS
 #define MAX_VCPUS 64
 #endif

@@ -67,6 +67,8 @@ static int64_t chain_file_io(struct virtio_blk *blk, struct bus *bus, bool to_gu
                 return -1; /* error, or the image shrank under us */
             k += (uint64_t)r;
         }
+        if (to_guest)
+            bus_note_dma(bus, g->addr + skip, n); /* drop code decoded from these pages */
         done += n;
         skip = 0;
     }

@@ -4,6 +4,8 @@
  */
 #include "vmx/vmx_hooks.h"
 
+#include "cpu/insn.h"
+
 bool vmx_event_exit(struct cpu *cpu, int vector, enum event_kind kind, uint32_t error)
 {
     return false;
@@ -45,4 +47,19 @@ void vmx_cpu_destroy(struct cpu *cpu)
 
 void vmx_print_stats(struct cpu *cpu, FILE *f)
 {
+}
+
+void vmx_op_intercept(struct cpu *cpu, const struct insn *in)
+{
+    op_rows[in->row].fn(cpu, in);
+}
+
+uint8_t *vmx_guest_phys_host(struct cpu *cpu, uint64_t gpa, unsigned len, unsigned acc)
+{
+    return bus_ram_ptr(cpu->bus, gpa, len);
+}
+
+bool vmx_block_boundary(struct cpu *cpu)
+{
+    return false;
 }

@@ -25,6 +25,17 @@ bool vmx_intr_exits(struct cpu *cpu);
 /* INIT / SIPI arriving in non-root operation: true if they exited. */
 bool vmx_init_signal_exit(struct cpu *cpu);
 bool vmx_sipi_exit(struct cpu *cpu, uint32_t vector);
+/* Gate for instructions with an EXIT() class in non-root operation: exits
+ * to L1 if its controls say so, else runs the instruction's own handler. */
+void vmx_op_intercept(struct cpu *cpu, const struct insn *in);
+/* Guest-physical → host pointer for a non-root guest (EPT, APIC-access page);
+ * may VM-exit (EPT violation/misconfiguration) by unwinding with VEC_VMEXIT.
+ * NULL means MMIO (the bus handles it). */
+uint8_t *vmx_guest_phys_host(struct cpu *cpu, uint64_t gpa, unsigned len, unsigned acc);
+/* Block boundary with EV_VMX pending: interrupt/NMI windows, preemption
+ * timer, MTF.  True if a VM exit happened. */
+bool vmx_block_boundary(struct cpu *cpu);
+
 /* Per-vCPU VMX state (NestedVirtualization=enabled). */
 int vmx_cpu_init(struct cpu *cpu);
 void vmx_cpu_destroy(struct cpu *cpu);

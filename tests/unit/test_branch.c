@@ -90,6 +90,7 @@ TEST(branch_jmp_forward_backward)
     };
     struct th t;
     th_init(&t, TH_LONG64);
+    t.cpu.r[R_DX] = 0;
     run_to_hlt(&t, code, sizeof code);
     CHECK_EQ(t.cpu.r[R_AX], 0);
     CHECK_EQ(t.cpu.r[R_BX], 0);

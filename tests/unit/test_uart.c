@@ -110,6 +110,13 @@ TEST(uart_thre_interrupt_raise_and_clear)
     out8(&e, 0, 'x'); /* THR write: clear, byte leaves, THR empty again */
     CHECK_EQ(e.level, 1);
     CHECK_EQ(e.rises, rises + 1); /* a fresh edge for an edge-triggered PIC */
+    /* Writing THR while THRE is still pending gives a new edge too. */
+    rises = e.rises;
+    out8(&e, 1, 0x00);
+    out8(&e, 1, 0x02);
+    CHECK_EQ(e.level, 1);
+    out8(&e, 0, 'y');
+    CHECK_EQ(e.rises, rises + 2);
     CHECK_EQ(in8(&e, 2), 0x02);
     /* Re-enabling ETBEI re-raises it (the 8250 THRE self-test). */
     out8(&e, 1, 0x00);

@@ -1,0 +1,985 @@
+/*
+ * dt_gen.c — random instruction sequences for the differential tester.
+ *
+ * A sequence is a list of templates; each template emits one instruction
+ * (plus, where needed, MOV-immediate setup instructions that make it safe:
+ * a divisor that is not zero, a base register that points into the scratch
+ * buffer, a bit offset that stays inside it, a small string count).  The
+ * encoder below builds 64-bit-mode encodings from parts (legacy prefixes,
+ * REX, opcode map, ModRM/SIB/displacement, immediate) with randomised
+ * choices: operand sizes, REX forms of byte registers, memory operands as
+ * [abs32], [rsp+disp8], [rip+disp32], [base+index*scale+disp] and 32-bit
+ * address size.
+ *
+ * Undefined flags (SDM Vol.1 Appendix A and each instruction page) are
+ * tracked per instruction: g->undef holds the flags whose value is
+ * architecturally undefined at this point; the tester masks them.  A
+ * template that reads flags (ADC, RCL, CMOVcc, SETcc, LAHF, CMC) first
+ * emits CMP r,r if any flag it reads is undefined.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dt.h"
+
+#define CF 0x001u
+#define PF 0x004u
+#define AF 0x010u
+#define ZF 0x040u
+#define SF 0x080u
+#define OF 0x800u
+#define ALL (CF | PF | AF | ZF | SF | OF)
+
+struct g {
+    struct dt_seq *s;
+    uint64_t rng;
+    uint32_t undef;
+    const struct dt_features *f;
+};
+
+uint64_t dt_mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t rnd(struct g *g)
+{
+    g->rng = dt_mix(g->rng);
+    return g->rng;
+}
+
+static unsigned rn(struct g *g, unsigned n)
+{
+    return (unsigned)(rnd(g) % n);
+}
+
+/* An "interesting" value of a given size. */
+static uint64_t rval(struct g *g, unsigned size)
+{
+    uint64_t m = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1, top = 1ull << (size * 8 - 1);
+    switch (rn(g, 8)) {
+    case 0: return 0;
+    case 1: return m;
+    case 2: return top;
+    case 3: return top - 1;
+    case 4: return rn(g, 256);
+    case 5: return (m - rn(g, 256)) & m;
+    default: return rnd(g) & m;
+    }
+}
+
+static void desc(struct g *g, const char *fmt, const char *a, unsigned b)
+{
+    size_t n = strlen(g->s->desc);
+    if (n + 64 < sizeof(g->s->desc))
+        snprintf(g->s->desc + n, sizeof(g->s->desc) - n, fmt, a, b);
+}
+
+/* ---- flags bookkeeping ---- */
+
+static void begin(struct g *g)
+{
+    struct dt_seq *s = g->s;
+    if (s->ninsn < DT_MAX_INSN) {
+        s->insn_off[s->ninsn] = (uint16_t)s->len;
+        s->undef_before[s->ninsn] = g->undef;
+    }
+    s->ninsn++;
+}
+
+/* The instruction just emitted defines 'def' and leaves 'undef' undefined. */
+static void fl(struct g *g, uint32_t def, uint32_t undef)
+{
+    g->undef = (g->undef & ~(def | undef)) | undef;
+}
+
+/* ---- encoder ---- */
+
+enum { M_NONE, M_ABS, M_RSP, M_RIP, M_BASE };
+
+struct opnd {
+    unsigned kind; /* M_NONE: register 'reg' */
+    unsigned reg;
+    uint64_t addr;
+    unsigned base, index, scale; /* M_BASE; index 4 = none */
+    int32_t disp;
+    bool a32; /* 67 prefix */
+};
+
+struct enc {
+    uint8_t pfx[4];
+    unsigned npfx;
+    bool w, force_rex, lock;
+    unsigned map; /* 0, 0x0f, 0x0f38, 0x0f3a */
+    uint8_t opc;
+    bool modrm;
+    unsigned regf; /* ModRM.reg (0-15) */
+    struct opnd rm;
+    int plusr; /* +r register or -1 */
+    unsigned immsz;
+    uint64_t imm;
+};
+
+static void byte(struct g *g, uint8_t b)
+{
+    if (g->s->len < DT_MAX_CODE)
+        g->s->code[g->s->len++] = b;
+}
+
+static void bytes(struct g *g, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        byte(g, (uint8_t)(v >> (8 * i)));
+}
+
+static void emit(struct g *g, const struct enc *e)
+{
+    begin(g);
+    /* Prefix noise: ignored segment overrides in 64-bit mode. */
+    if (rn(g, 16) == 0)
+        byte(g, (uint8_t[]){ 0x2e, 0x3e, 0x26, 0x36 }[rn(g, 4)]);
+    if (e->lock)
+        byte(g, 0xf0);
+    for (unsigned i = 0; i < e->npfx; i++)
+        byte(g, e->pfx[i]);
+    if (e->modrm && e->rm.kind != M_NONE && e->rm.a32)
+        byte(g, 0x67);
+    unsigned rex = 0x40 | (e->w ? 8 : 0) | ((e->regf >> 3) & 1) << 2;
+    if (e->modrm) {
+        if (e->rm.kind == M_NONE)
+            rex |= (e->rm.reg >> 3) & 1;
+        else if (e->rm.kind == M_BASE)
+            rex |= ((e->rm.index >> 3) & 1) << 1 | ((e->rm.base >> 3) & 1);
+    } else if (e->plusr >= 0) {
+        rex |= ((unsigned)e->plusr >> 3) & 1;
+    }
+    if (rex != 0x40 || e->force_rex)
+        byte(g, (uint8_t)rex);
+    if (e->map) {
+        byte(g, 0x0f);
+        if (e->map > 0xff)
+            byte(g, (uint8_t)e->map);
+    }
+    byte(g, (uint8_t)(e->opc + (e->plusr >= 0 ? (e->plusr & 7) : 0)));
+    int rip_patch = -1;
+    if (e->modrm) {
+        unsigned reg = (e->regf & 7) << 3;
+        const struct opnd *o = &e->rm;
+        switch (o->kind) {
+        case M_NONE: byte(g, (uint8_t)(0xc0 | reg | (o->reg & 7))); break;
+        case M_ABS:
+            byte(g, (uint8_t)(0x04 | reg));
+            byte(g, 0x25);
+            bytes(g, o->addr, 4);
+            break;
+        case M_RSP:
+            byte(g, (uint8_t)(0x44 | reg));
+            byte(g, 0x24);
+            byte(g, (uint8_t)(o->addr - DT_RSP));
+            break;
+        case M_RIP:
+            byte(g, (uint8_t)(0x05 | reg));
+            rip_patch = (int)g->s->len;
+            bytes(g, 0, 4);
+            break;
+        default: { /* M_BASE: always SIB, disp8 or disp32 */
+            bool d8 = o->disp >= -128 && o->disp < 128;
+            byte(g, (uint8_t)((d8 ? 0x44 : 0x84) | reg));
+            byte(g, (uint8_t)(o->scale << 6 | (o->index & 7) << 3 | (o->base & 7)));
+            bytes(g, (uint64_t)(int64_t)o->disp, d8 ? 1 : 4);
+            break;
+        }
+        }
+    }
+    bytes(g, e->imm, e->immsz);
+    if (rip_patch >= 0 && (unsigned)rip_patch + 4 <= g->s->len) {
+        uint32_t d = (uint32_t)(e->rm.addr - (DT_CODE + g->s->len));
+        memcpy(&g->s->code[rip_patch], &d, 4);
+    }
+}
+
+/* MOV r, imm: B8+r imm32 (zero-extends) or REX.W C7 /0 simm32 or REX.W B8+r imm64. */
+static void mov_imm(struct g *g, unsigned r, uint64_t v)
+{
+    struct enc e = { .plusr = -1 };
+    if (v <= 0xffffffffull) {
+        e.opc = 0xb8;
+        e.plusr = (int)r;
+        e.immsz = 4;
+    } else if ((uint64_t)(int64_t)(int32_t)v == v) {
+        e.w = true;
+        e.opc = 0xc7;
+        e.modrm = true;
+        e.rm.reg = r;
+        e.immsz = 4;
+    } else {
+        e.w = true;
+        e.opc = 0xb8;
+        e.plusr = (int)r;
+        e.immsz = 8;
+    }
+    e.imm = v;
+    emit(g, &e);
+}
+
+/* Make every flag in 'mask' defined (CMP r, r sets all six). */
+static void need(struct g *g, uint32_t mask)
+{
+    if (!(g->undef & mask))
+        return;
+    struct enc e = { .plusr = -1, .opc = 0x39, .modrm = true, .w = true };
+    e.regf = rn(g, 16);
+    e.rm.reg = rn(g, 16);
+    emit(g, &e);
+    fl(g, ALL, 0);
+}
+
+/* ---- operand choice ---- */
+
+/* Registers usable for an instruction: 'legacy' byte mode (no REX; 4-7 are
+ * AH..BH) allows 0-7 only. */
+static unsigned pick_src(struct g *g, bool legacy)
+{
+    return rn(g, legacy ? 8 : 16);
+}
+
+/* Never RSP (or SPL) as a destination. */
+static unsigned pick_dst(struct g *g, unsigned size, bool legacy)
+{
+    if (legacy)
+        return size == 1 ? rn(g, 8) : (unsigned[]){ 0, 1, 2, 3, 5, 6, 7 }[rn(g, 7)];
+    unsigned r;
+    do
+        r = rn(g, 16);
+    while (r == 4);
+    return r;
+}
+
+/* A memory operand of 'size' bytes inside the scratch window. */
+static struct opnd pick_mem(struct g *g, unsigned size, bool legacy, bool align)
+{
+    struct opnd o = { .kind = M_ABS };
+    uint64_t off = 64 + rn(g, DT_SCR_SIZE - 128 - size);
+    if (align || rn(g, 2))
+        off &= ~(uint64_t)(size - 1);
+    o.addr = DT_SCR + off;
+    switch (rn(g, 5)) {
+    case 0: o.kind = M_ABS; break;
+    case 1:
+        o.kind = M_RSP;
+        o.addr = DT_RSP - 128 + rn(g, 256 - size);
+        if (align)
+            o.addr &= ~(uint64_t)(size - 1);
+        break;
+    case 2: o.kind = M_RIP; break;
+    default: {
+        o.kind = M_BASE;
+        o.base = pick_dst(g, 8, legacy);
+        o.scale = rn(g, 4);
+        o.disp = rn(g, 2) ? (int32_t)rn(g, 256) - 128 : (int32_t)rn(g, 0x2000) - 0x1000;
+        uint64_t idx = 0;
+        do
+            o.index = rn(g, legacy ? 8 : 16);
+        while (o.index == o.base);
+        if (o.index == 4) {
+            /* no index */
+        } else {
+            idx = rn(g, 64);
+            mov_imm(g, o.index, idx);
+        }
+        mov_imm(g, o.base, o.addr - o.disp - (idx << o.scale));
+        break;
+    }
+    }
+    o.a32 = rn(g, 8) == 0;
+    return o;
+}
+
+/* Register or memory r/m operand. */
+static struct opnd pick_rm(struct g *g, unsigned size, bool legacy, bool dst, bool mem_ok)
+{
+    if (mem_ok && rn(g, 2))
+        return pick_mem(g, size, legacy, false);
+    struct opnd o = { .kind = M_NONE };
+    o.reg = dst ? pick_dst(g, size, legacy) : pick_src(g, legacy);
+    return o;
+}
+
+/* Operand size, the matching prefixes and the REX mode for bytes. */
+struct sz {
+    unsigned size;
+    bool legacy; /* byte operand without REX (AH..BH) */
+};
+
+static struct sz pick_size(struct g *g, bool bytes_ok)
+{
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    struct sz z;
+    do
+        z.size = sizes[rn(g, 4)];
+    while (z.size == 1 && !bytes_ok);
+    z.legacy = z.size == 1 && rn(g, 2);
+    return z;
+}
+
+static void size_enc(struct g *g, struct enc *e, struct sz z)
+{
+    if (z.size == 2)
+        e->pfx[e->npfx++] = 0x66;
+    if (z.size == 8)
+        e->w = true;
+    if (z.size == 1 && !z.legacy)
+        e->force_rex = true;
+    if (z.size != 1 && rn(g, 16) == 0)
+        e->force_rex = true; /* a REX with no bits set */
+}
+
+static unsigned imm_size(unsigned size)
+{
+    return size == 1 ? 1 : size == 2 ? 2 : 4;
+}
+
+/* ---- templates ---- */
+
+/* ADD OR ADC SBB AND SUB XOR CMP in all forms, with LOCK on memory. */
+static void t_alu(struct g *g)
+{
+    unsigned op = rn(g, 8);
+    struct sz z = pick_size(g, true);
+    if (op == 2 || op == 3)
+        need(g, CF);
+    struct enc e = { .plusr = -1 };
+    size_enc(g, &e, z);
+    unsigned form = rn(g, 5);
+    bool b = z.size == 1;
+    switch (form) {
+    case 0: /* Eb,Gb / Ev,Gv */
+        e.opc = (uint8_t)(op * 8 + (b ? 0 : 1));
+        e.modrm = true;
+        e.regf = pick_src(g, z.legacy);
+        e.rm = pick_rm(g, z.size, z.legacy, true, true);
+        break;
+    case 1: /* Gb,Eb / Gv,Ev */
+        e.opc = (uint8_t)(op * 8 + (b ? 2 : 3));
+        e.modrm = true;
+        e.regf = pick_dst(g, z.size, z.legacy);
+        e.rm = pick_rm(g, z.size, z.legacy, false, true);
+        break;
+    case 2: /* AL,Ib / rAX,Iz */
+        e.opc = (uint8_t)(op * 8 + (b ? 4 : 5));
+        e.immsz = imm_size(z.size);
+        e.imm = rval(g, 4);
+        break;
+    default: /* group 1: 80 / 81 / 83 */
+        e.opc = b ? 0x80 : (rn(g, 2) ? 0x81 : 0x83);
+        e.modrm = true;
+        e.regf = op;
+        e.rm = pick_rm(g, z.size, z.legacy, true, true);
+        e.immsz = e.opc == 0x81 ? imm_size(z.size) : 1;
+        e.imm = rval(g, 4);
+        break;
+    }
+    e.lock = op != 7 && (form == 0 || form >= 3) && e.rm.kind != M_NONE && rn(g, 3) == 0;
+    if (e.lock && e.rm.kind != M_NONE)
+        e.rm = pick_mem(g, z.size, z.legacy, true);
+    emit(g, &e);
+    fl(g, ALL, (op == 1 || op == 4 || op == 6) ? AF : 0);
+    desc(g, "%s ", (const char *[]){ "add", "or", "adc", "sbb", "and", "sub", "xor", "cmp" }[op], 0);
+}
+
+/* TEST 84/85/A8/A9/F6 /0/F7 /0; NOT NEG (F6/F7 /2 /3); INC DEC (FE/FF). */
+static void t_unary(struct g *g)
+{
+    struct sz z = pick_size(g, true);
+    struct enc e = { .plusr = -1, .modrm = true };
+    size_enc(g, &e, z);
+    unsigned k = rn(g, 6);
+    bool b = z.size == 1;
+    switch (k) {
+    case 0: /* TEST r/m, reg or acc/imm */
+        if (rn(g, 2)) {
+            e.opc = b ? 0x84 : 0x85;
+            e.regf = pick_src(g, z.legacy);
+            e.rm = pick_rm(g, z.size, z.legacy, false, true);
+        } else if (rn(g, 2)) {
+            e.opc = b ? 0xf6 : 0xf7;
+            e.regf = 0;
+            e.rm = pick_rm(g, z.size, z.legacy, false, true);
+            e.immsz = imm_size(z.size);
+            e.imm = rval(g, 4);
+        } else {
+            e.modrm = false;
+            e.opc = b ? 0xa8 : 0xa9;
+            e.immsz = imm_size(z.size);
+            e.imm = rval(g, 4);
+        }
+        break;
+    case 1:
+    case 2: /* NOT, NEG */
+        e.opc = b ? 0xf6 : 0xf7;
+        e.regf = k + 1;
+        e.rm = pick_rm(g, z.size, z.legacy, true, true);
+        break;
+    default: /* INC, DEC */
+        e.opc = b ? 0xfe : 0xff;
+        e.regf = k & 1;
+        e.rm = pick_rm(g, z.size, z.legacy, true, true);
+        break;
+    }
+    if (k != 0 && e.rm.kind != M_NONE && rn(g, 3) == 0) {
+        e.lock = true;
+        e.rm = pick_mem(g, z.size, z.legacy, true);
+    }
+    emit(g, &e);
+    if (k == 0)
+        fl(g, ALL, AF);
+    else if (k == 2)
+        fl(g, ALL, 0);
+    else if (k >= 3)
+        fl(g, ALL & ~CF, 0);
+    desc(g, "%s ", (const char *[]){ "test", "not", "neg", "inc", "dec", "inc" }[k], 0);
+}
+
+/* Group 2 shifts/rotates by 1, imm8 and CL (CL set just before). */
+static void t_shift(struct g *g)
+{
+    unsigned op = rn(g, 8);
+    struct sz z = pick_size(g, true);
+    unsigned form = rn(g, 3), count;
+    if (form == 2) {
+        count = rn(g, 256);
+        struct enc m = { .plusr = 1, .opc = 0xb0, .immsz = 1, .imm = count }; /* mov cl, imm8 */
+        emit(g, &m);
+    } else {
+        count = form == 0 ? 1 : rn(g, 4) ? rn(g, 70) : rn(g, 256);
+    }
+    unsigned bits = z.size * 8, c = count & (z.size == 8 ? 63 : 31);
+    bool rot = op < 4, rc = op == 2 || op == 3;
+    if (rc && c)
+        need(g, CF);
+    struct enc e = { .plusr = -1, .modrm = true };
+    size_enc(g, &e, z);
+    bool b = z.size == 1;
+    e.opc = form == 0 ? (b ? 0xd0 : 0xd1) : form == 1 ? (b ? 0xc0 : 0xc1) : (b ? 0xd2 : 0xd3);
+    if (form == 1) {
+        e.immsz = 1;
+        e.imm = count;
+    }
+    e.regf = op;
+    e.rm = pick_rm(g, z.size, z.legacy, true, true);
+    emit(g, &e);
+    if (c) {
+        uint32_t of = c == 1 ? 0 : OF;
+        if (rot)
+            fl(g, CF | OF, of);
+        else
+            fl(g, ALL, AF | of | ((op == 4 || op == 5 || op == 6) && c >= bits ? CF : 0));
+    }
+    desc(g, "%s(%u) ", (const char *[]){ "rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar" }[op], c);
+}
+
+/* SHLD/SHRD by imm8 or CL; 16-bit counts kept <= 16 (larger is undefined). */
+static void t_dshift(struct g *g)
+{
+    struct sz z = pick_size(g, false);
+    bool cl = rn(g, 2);
+    unsigned count = rn(g, 256);
+    if (z.size == 2)
+        count = (count & ~31u) | rn(g, 17);
+    if (cl) {
+        struct enc m = { .plusr = 1, .opc = 0xb0, .immsz = 1, .imm = count };
+        emit(g, &m);
+    }
+    unsigned c = count & (z.size == 8 ? 63 : 31);
+    struct enc e = { .plusr = -1, .modrm = true, .map = 0x0f };
+    size_enc(g, &e, z);
+    bool left = rn(g, 2);
+    e.opc = (uint8_t)((left ? 0xa4 : 0xac) + (cl ? 1 : 0));
+    if (!cl) {
+        e.immsz = 1;
+        e.imm = count;
+    }
+    e.regf = pick_src(g, false);
+    e.rm = pick_rm(g, z.size, false, true, true);
+    emit(g, &e);
+    if (c)
+        fl(g, ALL, AF | (c == 1 ? 0 : OF));
+    desc(g, "%s(%u) ", left ? "shld" : "shrd", c);
+}
+
+/* MUL/IMUL one operand; IMUL 0F AF, 69, 6B. */
+static void t_mul(struct g *g)
+{
+    unsigned k = rn(g, 4);
+    struct sz z = pick_size(g, k < 2);
+    struct enc e = { .plusr = -1, .modrm = true };
+    size_enc(g, &e, z);
+    if (k < 2) {
+        e.opc = z.size == 1 ? 0xf6 : 0xf7;
+        e.regf = 4 + k;
+        e.rm = pick_rm(g, z.size, z.legacy, false, true);
+    } else {
+        e.regf = pick_dst(g, z.size, false);
+        e.rm = pick_rm(g, z.size, false, false, true);
+        if (k == 2) {
+            e.map = 0x0f;
+            e.opc = 0xaf;
+        } else {
+            e.opc = rn(g, 2) ? 0x69 : 0x6b;
+            e.immsz = e.opc == 0x6b ? 1 : imm_size(z.size);
+            e.imm = rval(g, 4);
+        }
+    }
+    emit(g, &e);
+    fl(g, CF | OF, SF | ZF | AF | PF);
+    desc(g, "%s ", (const char *[]){ "mul", "imul1", "imul2", "imul3" }[k], 0);
+}
+
+/* DIV/IDIV with a divisor set up to be safe (sometimes deliberately not). */
+static void t_div(struct g *g)
+{
+    bool sign = rn(g, 2), risky = rn(g, 16) == 0;
+    struct sz z = pick_size(g, true);
+    z.legacy = z.size == 1; /* keep AH addressable */
+    unsigned bits = z.size * 8;
+    uint64_t m = z.size == 8 ? ~0ull : (1ull << bits) - 1;
+    uint64_t d = rval(g, z.size) | 1;
+    if (sign && ((d & m) == m) && !risky)
+        d = 3;
+    struct opnd rm;
+    bool mem = rn(g, 2);
+    if (mem) {
+        rm = pick_mem(g, z.size, z.legacy, false);
+        /* store the divisor: MOV r/m, imm (C6/C7 /0); 64-bit via simm32 */
+        if (z.size == 8)
+            d = (uint64_t)(int64_t)(int32_t)d;
+        struct enc s = { .plusr = -1, .modrm = true, .rm = rm };
+        size_enc(g, &s, z);
+        s.force_rex = false;
+        s.opc = z.size == 1 ? 0xc6 : 0xc7;
+        s.immsz = imm_size(z.size);
+        s.imm = d;
+        emit(g, &s);
+    } else {
+        rm.kind = M_NONE;
+        do
+            rm.reg = pick_dst(g, z.size, z.legacy);
+        while (rm.reg == 0 || rm.reg == 2 || (z.size == 1 && rm.reg == 4));
+        mov_imm(g, rm.reg, d & m);
+        if (z.size == 1)
+            mov_imm(g, rm.reg, d & 0xff); /* AH..BH numbering is only for bytes */
+    }
+    if (!risky) {
+        if (sign) {
+            static const uint8_t conv[] = { 0x98, 0x99 };
+            struct enc c = { .plusr = -1, .opc = conv[z.size != 1] };
+            size_enc(g, &c, (struct sz){ z.size == 1 ? 2 : z.size, false });
+            c.force_rex = false;
+            emit(g, &c); /* CBW for bytes, else CWD/CDQ/CQO */
+        } else if (z.size == 1) {
+            /* AH < divisor: mov ah, imm8 */
+            struct enc c = { .plusr = 4, .opc = 0xb0, .immsz = 1, .imm = rn(g, (unsigned)(d & 0xff)) };
+            emit(g, &c);
+        } else {
+            mov_imm(g, 2, (rnd(g) % (d & m)) & m);
+        }
+    }
+    struct enc e = { .plusr = -1, .modrm = true, .rm = rm };
+    size_enc(g, &e, z);
+    e.force_rex = false;
+    e.opc = z.size == 1 ? 0xf6 : 0xf7;
+    e.regf = sign ? 7 : 6;
+    emit(g, &e);
+    fl(g, 0, ALL);
+    desc(g, "%s ", sign ? "idiv" : "div", 0);
+}
+
+/* BT BTS BTR BTC: register offset (memory: in-window signed offset) or imm8. */
+static void t_bt(struct g *g)
+{
+    unsigned k = rn(g, 4);
+    struct sz z = pick_size(g, false);
+    bool imm = rn(g, 2);
+    struct enc e = { .plusr = -1, .modrm = true, .map = 0x0f };
+    size_enc(g, &e, z);
+    if (imm) {
+        e.opc = 0xba;
+        e.regf = 4 + k;
+        e.immsz = 1;
+        e.imm = rn(g, 256);
+        e.rm = pick_rm(g, z.size, false, true, true);
+    } else {
+        e.opc = (uint8_t[]){ 0xa3, 0xab, 0xb3, 0xbb }[k];
+        e.rm = pick_rm(g, z.size, false, true, true);
+        if (e.rm.kind != M_NONE) {
+            /* keep EA + size * (offset DIV bits) inside the window */
+            e.rm = pick_mem(g, z.size, false, false);
+            if (e.rm.kind != M_RSP) {
+                e.rm.kind = e.rm.kind == M_BASE ? M_ABS : e.rm.kind;
+                e.rm.addr = DT_SCR + 1024 + rn(g, 2048);
+            }
+            int64_t off = (int64_t)rn(g, 8 * 600) - 8 * 300;
+            do
+                e.regf = pick_dst(g, 8, false);
+            while (e.regf == 4);
+            mov_imm(g, e.regf, (uint64_t)off);
+        } else {
+            e.regf = pick_src(g, false);
+        }
+    }
+    if (k && e.rm.kind != M_NONE && rn(g, 3) == 0)
+        e.lock = true;
+    emit(g, &e);
+    fl(g, CF, OF | SF | AF | PF);
+    desc(g, "%s ", (const char *[]){ "bt", "bts", "btr", "btc" }[k], 0);
+}
+
+/* BSF BSR, TZCNT LZCNT POPCNT (if the host has them), BSWAP, MOVBE, CRC32. */
+static void t_bitmisc(struct g *g)
+{
+    unsigned k = rn(g, 8);
+    struct sz z = pick_size(g, false);
+    struct enc e = { .plusr = -1, .modrm = true, .map = 0x0f };
+    if ((k == 2 && !g->f->bmi1) || (k == 3 && !g->f->lzcnt) || (k == 4 && !g->f->popcnt) ||
+        ((k == 6) && !g->f->movbe) || (k == 7 && !g->f->sse42))
+        k = rn(g, 2);
+    if (k == 5 || k == 7) /* BSWAP 16 is undefined; CRC32 decides its own sizes */
+        while (z.size == 2)
+            z = pick_size(g, false);
+    size_enc(g, &e, z);
+    e.regf = pick_dst(g, z.size, false);
+    e.rm = pick_rm(g, z.size, false, false, k != 5);
+    if (rn(g, 4) == 0 && e.rm.kind == M_NONE && k < 5)
+        mov_imm(g, e.rm.reg, 0); /* zero sources */
+    switch (k) {
+    case 0: e.opc = 0xbc; fl(g, ZF, CF | OF | SF | AF | PF); break;
+    case 1: e.opc = 0xbd; fl(g, ZF, CF | OF | SF | AF | PF); break;
+    case 2:
+    case 3:
+        e.pfx[e.npfx++] = 0xf3;
+        e.opc = k == 2 ? 0xbc : 0xbd;
+        fl(g, CF | ZF, OF | SF | AF | PF);
+        break;
+    case 4:
+        e.pfx[e.npfx++] = 0xf3;
+        e.opc = 0xb8;
+        fl(g, ALL, 0);
+        break;
+    case 5:
+        e.modrm = false;
+        e.opc = 0xc8;
+        e.plusr = (int)e.regf;
+        e.regf = 0;
+        break;
+    case 6:
+        e.map = 0x0f38;
+        e.opc = rn(g, 2) ? 0xf0 : 0xf1;
+        e.rm = pick_mem(g, z.size, false, false);
+        break;
+    default:
+        e.map = 0x0f38;
+        e.pfx[e.npfx++] = 0xf2;
+        if (rn(g, 3) == 0) {
+            e.opc = 0xf0;
+            e.w = rn(g, 2);
+            e.rm = pick_rm(g, 1, false, false, true);
+            e.force_rex = true;
+        } else {
+            e.opc = 0xf1;
+            if (rn(g, 3) == 0)
+                e.pfx[e.npfx++] = 0x66;
+        }
+        break;
+    }
+    emit(g, &e);
+    desc(g, "%s ", (const char *[]){ "bsf", "bsr", "tzcnt", "lzcnt", "popcnt", "bswap", "movbe", "crc32" }[k], 0);
+}
+
+/* MOV forms, MOVZX/MOVSX/MOVSXD, LEA, CMOVcc, SETcc, CBW/CWD, flag ops, XLAT. */
+static void t_data(struct g *g)
+{
+    unsigned k = rn(g, 12);
+    struct sz z = pick_size(g, k <= 2);
+    struct enc e = { .plusr = -1, .modrm = true };
+    size_enc(g, &e, z);
+    bool b = z.size == 1;
+    switch (k) {
+    case 0: /* 88/89/8A/8B */
+        e.opc = (uint8_t)(0x88 + (b ? 0 : 1) + (rn(g, 2) ? 2 : 0));
+        e.regf = e.opc & 2 ? pick_dst(g, z.size, z.legacy) : pick_src(g, z.legacy);
+        e.rm = pick_rm(g, z.size, z.legacy, !(e.opc & 2), true);
+        break;
+    case 1: /* C6/C7 /0, B0+r / B8+r (imm64 with REX.W) */
+        if (rn(g, 2)) {
+            e.opc = b ? 0xc6 : 0xc7;
+            e.rm = pick_rm(g, z.size, z.legacy, true, true);
+            e.immsz = imm_size(z.size);
+        } else {
+            e.modrm = false;
+            e.opc = b ? 0xb0 : 0xb8;
+            e.plusr = (int)pick_dst(g, z.size, z.legacy);
+            e.immsz = z.size;
+        }
+        e.imm = rval(g, 8);
+        break;
+    case 2: /* A0-A3 moffs64 */
+        e.modrm = false;
+        e.opc = (uint8_t)(0xa0 + (b ? 0 : 1) + (rn(g, 2) ? 2 : 0));
+        e.immsz = 8;
+        e.imm = DT_SCR + 64 + rn(g, 2048);
+        e.force_rex = false;
+        break;
+    case 3: { /* MOVZX/MOVSX (0F B6 B7 BE BF), MOVSXD (63) */
+        unsigned v = rn(g, 5);
+        while (z.size == 2 && (v == 1 || v == 3 || v == 4))
+            v = 0;
+        unsigned src = v == 4 ? 4 : (v & 1) ? 2 : 1;
+        bool legacy = src == 1 && rn(g, 2) && !e.w;
+        if (v == 4) {
+            e.opc = 0x63;
+            e.w = true;
+        } else {
+            e.map = 0x0f;
+            e.opc = (uint8_t[]){ 0xb6, 0xb7, 0xbe, 0xbf }[v];
+        }
+        e.force_rex = src == 1 && !legacy;
+        e.regf = pick_dst(g, z.size, legacy);
+        e.rm = pick_rm(g, src, legacy, false, true);
+        break;
+    }
+    case 4: { /* LEA: any registers, no memory access */
+        e.opc = 0x8d;
+        e.regf = pick_dst(g, z.size, false);
+        struct opnd o = { .kind = M_BASE };
+        o.base = rn(g, 16);
+        do
+            o.index = rn(g, 16);
+        while (o.index == 4 && rn(g, 2));
+        o.scale = rn(g, 4);
+        o.disp = (int32_t)rnd(g);
+        if (rn(g, 2))
+            o.disp = (int8_t)o.disp;
+        o.a32 = rn(g, 3) == 0;
+        if (rn(g, 6) == 0) {
+            o.kind = M_RIP;
+            o.addr = DT_CODE + rn(g, 0x100000);
+        }
+        e.rm = o;
+        break;
+    }
+    case 5: /* CMOVcc */
+    case 6: { /* SETcc */
+        unsigned cc = rn(g, 16);
+        static const uint32_t reads[8] = { OF, CF, ZF, CF | ZF, SF, PF, SF | OF, ZF | SF | OF };
+        need(g, reads[cc >> 1]);
+        e.map = 0x0f;
+        if (k == 5) {
+            e.opc = (uint8_t)(0x40 + cc);
+            e.regf = pick_dst(g, z.size, false);
+            e.rm = pick_rm(g, z.size, false, false, true);
+        } else {
+            e.npfx = 0;
+            e.w = false;
+            e.opc = (uint8_t)(0x90 + cc);
+            e.regf = rn(g, 8);
+            e.force_rex = rn(g, 2);
+            e.rm = pick_rm(g, 1, !e.force_rex, true, true);
+        }
+        break;
+    }
+    case 7: /* CBW/CWDE/CDQE, CWD/CDQ/CQO */
+        e.modrm = false;
+        e.opc = rn(g, 2) ? 0x98 : 0x99;
+        break;
+    case 8: { /* LAHF SAHF CMC CLC STC CLD STD */
+        static const uint8_t ops[] = { 0x9f, 0x9e, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd };
+        unsigned i = rn(g, 7);
+        struct enc f = { .plusr = -1, .opc = ops[i] };
+        if (i == 0)
+            need(g, SF | ZF | AF | PF | CF);
+        if (i == 2)
+            need(g, CF);
+        emit(g, &f);
+        if (i == 1)
+            fl(g, SF | ZF | AF | PF | CF, 0);
+        else if (i >= 2 && i <= 4)
+            fl(g, CF, 0);
+        desc(g, "%s ", (const char *[]){ "lahf", "sahf", "cmc", "clc", "stc", "cld", "std" }[i], 0);
+        return;
+    }
+    case 9: { /* XLAT with RBX in the window */
+        mov_imm(g, 3, DT_SCR + 64 + rn(g, 2048));
+        struct enc x = { .plusr = -1, .opc = 0xd7 };
+        emit(g, &x);
+        desc(g, "%s ", "xlat", 0);
+        return;
+    }
+    default: { /* NOP forms: 90, 66 90, 0F 1F /0, 0F 18-1E hints, PAUSE */
+        unsigned n = rn(g, 4);
+        struct enc x = { .plusr = -1 };
+        if (n == 0) {
+            x.opc = 0x90;
+        } else if (n == 1) {
+            x.pfx[x.npfx++] = 0xf3;
+            x.opc = 0x90;
+        } else {
+            x.map = 0x0f;
+            x.opc = n == 2 ? 0x1f : (uint8_t)(0x19 + rn(g, 5));
+            x.modrm = true;
+            x.regf = n == 2 ? 0 : rn(g, 8);
+            x.rm = pick_rm(g, 4, false, false, true);
+        }
+        emit(g, &x);
+        desc(g, "%s ", "nop", 0);
+        return;
+    }
+    }
+    emit(g, &e);
+    desc(g, "%s ", (const char *[]){ "mov", "movimm", "moffs", "movx", "lea", "cmov", "setcc", "cbw" }[k], 0);
+}
+
+/* XCHG, XADD, CMPXCHG, CMPXCHG8B/16B (with LOCK on memory). */
+static void t_atomic(struct g *g)
+{
+    unsigned k = rn(g, 5);
+    struct sz z = pick_size(g, k < 3);
+    struct enc e = { .plusr = -1, .modrm = true };
+    size_enc(g, &e, z);
+    bool b = z.size == 1;
+    if (k == 4) { /* CMPXCHG8B / 16B: memory only, sometimes misaligned 16B */
+        bool w16 = g->f->cx16 && rn(g, 2);
+        e.npfx = 0;
+        e.w = w16;
+        e.force_rex = false;
+        e.map = 0x0f;
+        e.opc = 0xc7;
+        e.regf = 1;
+        e.rm = pick_mem(g, w16 ? 16 : 8, false, rn(g, 8) != 0);
+        if (!w16 && e.rm.addr % 8)
+            e.rm.addr &= ~7ull; /* avoid split locks on the host */
+        e.lock = rn(g, 2);
+        if (rn(g, 2)) { /* make success likely: load rDX:rAX from memory first */
+            struct enc l = { .plusr = -1, .modrm = true, .w = true, .opc = 0x8b, .rm = e.rm };
+            l.rm.kind = M_ABS;
+            emit(g, &l);
+            l.regf = 2;
+            l.rm.addr += w16 ? 8 : 4;
+            if (!w16)
+                l.w = false;
+            emit(g, &l);
+            if (!w16) {
+                struct enc m = { .plusr = -1, .modrm = true, .opc = 0x8b, .rm = e.rm };
+                m.rm.kind = M_ABS;
+                emit(g, &m); /* eax = low dword */
+            }
+        }
+        emit(g, &e);
+        fl(g, ZF, 0);
+        desc(g, "%s ", w16 ? "cmpxchg16b" : "cmpxchg8b", 0);
+        return;
+    }
+    if (k == 3) { /* 90+r */
+        e.modrm = false;
+        e.opc = 0x90;
+        e.plusr = (int)pick_dst(g, z.size == 1 ? 4 : z.size, false);
+        if (z.size == 1) {
+            e.force_rex = false;
+            e.w = false;
+        }
+        emit(g, &e);
+        desc(g, "%s ", "xchg90", 0);
+        return;
+    }
+    if (k == 0) {
+        e.opc = b ? 0x86 : 0x87;
+    } else {
+        e.map = 0x0f;
+        e.opc = (uint8_t)((k == 1 ? 0xc0 : 0xb0) + (b ? 0 : 1));
+    }
+    e.regf = pick_dst(g, z.size, z.legacy);
+    e.rm = pick_rm(g, z.size, z.legacy, true, true);
+    if (e.rm.kind != M_NONE) {
+        e.rm = pick_mem(g, z.size, z.legacy, true);
+        e.lock = rn(g, 2);
+        if (k == 2 && rn(g, 2)) { /* make CMPXCHG succeed sometimes */
+            struct enc l = { .plusr = -1, .modrm = true, .opc = b ? 0x8a : 0x8b, .rm = e.rm };
+            size_enc(g, &l, (struct sz){ z.size, true });
+            l.rm.kind = M_ABS;
+            emit(g, &l);
+        }
+    }
+    emit(g, &e);
+    if (k != 0)
+        fl(g, ALL, 0);
+    desc(g, "%s ", (const char *[]){ "xchg", "xadd", "cmpxchg" }[k], 0);
+}
+
+/* String instructions with small counts over the scratch window. */
+static void t_string(struct g *g)
+{
+    static const uint8_t ops[] = { 0xa4, 0xa6, 0xaa, 0xac, 0xae }; /* movs cmps stos lods scas */
+    unsigned k = rn(g, 5);
+    struct sz z = pick_size(g, true);
+    unsigned rep = rn(g, 3); /* 0 none, 1 F3, 2 F2 */
+    unsigned n = rn(g, 17);
+    mov_imm(g, 6, DT_SCR + 512 + rn(g, 3072));
+    mov_imm(g, 7, DT_SCR + 512 + rn(g, 3072));
+    if (rep)
+        mov_imm(g, 1, n);
+    struct enc d = { .plusr = -1, .opc = rn(g, 2) ? 0xfc : 0xfd };
+    emit(g, &d);
+    struct enc e = { .plusr = -1, .opc = (uint8_t)(ops[k] + (z.size == 1 ? 0 : 1)) };
+    if (rep)
+        e.pfx[e.npfx++] = rep == 1 ? 0xf3 : 0xf2;
+    if (z.size == 2)
+        e.pfx[e.npfx++] = 0x66;
+    e.w = z.size == 8;
+    emit(g, &e);
+    if ((k == 1 || k == 4) && (!rep || n))
+        fl(g, ALL, 0);
+    desc(g, "%s(%u) ", (const char *[]){ "movs", "cmps", "stos", "lods", "scas" }[k], rep ? n : 1);
+}
+
+typedef void tmpl_fn(struct g *g);
+static tmpl_fn *const templates[] = { t_alu, t_unary, t_shift, t_dshift, t_mul, t_div,
+                                      t_bt, t_bitmisc, t_data, t_atomic, t_string };
+const char *const dt_template_names[] = { "alu", "unary", "shift", "dshift", "mul", "div",
+                                          "bt", "bitmisc", "data", "atomic", "string" };
+const unsigned dt_ntemplates = sizeof(templates) / sizeof(templates[0]);
+
+void dt_gen_seq(struct dt_seq *s, uint64_t seed, unsigned ntemplates,
+                const struct dt_features *f, const char *only)
+{
+    struct g g = { .s = s, .rng = seed, .undef = 0, .f = f };
+    s->len = 0;
+    s->ninsn = 0;
+    s->desc[0] = 0;
+    unsigned allowed[32], na = 0;
+    for (unsigned i = 0; i < dt_ntemplates; i++)
+        if (!only || strstr(dt_template_names[i], only))
+            allowed[na++] = i;
+    if (!na)
+        return;
+    for (unsigned i = 0; i < ntemplates && s->len + 96 < DT_MAX_CODE && s->ninsn + 8 < DT_MAX_INSN;
+         i++)
+        templates[allowed[rn(&g, na)]](&g);
+    s->undef_end = g.undef;
+    if (s->ninsn > DT_MAX_INSN)
+        s->ninsn = DT_MAX_INSN;
+}
+
+void dt_gen_state(struct dt_regs *regs, uint8_t *scratch, uint64_t seed)
+{
+    struct g g = { .rng = seed };
+    for (int i = 0; i < 16; i++)
+        regs->r[i] = rval(&g, 8);
+    regs->r[4] = DT_RSP;
+    regs->rflags = (rnd(&g) & ALL) | (rn(&g, 4) == 0 ? 0x400 : 0) | 2;
+    for (unsigned i = 0; i < DT_SCR_SIZE; i += 8) {
+        uint64_t v = rn(&g, 4) == 0 ? rval(&g, 8) : rnd(&g);
+        memcpy(scratch + i, &v, 8);
+    }
+}
