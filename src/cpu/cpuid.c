@@ -299,51 +299,45 @@ void cpuid_query(struct cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[
     leaf_basic(cpu, leaf, subleaf, max_basic, out);
 }
 
+/* CR4 bits and the feature flag that makes each exist (SDM Vol.3 2.5):
+ * leaf 1 or 7, register index (EAX=0 .. EDX=3), mask. */
+static const struct {
+    uint8_t leaf, reg;
+    uint32_t flag;
+    uint64_t cr4;
+} cr4_features[] = {
+    { 1, 3, E_VME, CR4_VME | CR4_PVI },
+    { 1, 3, E_TSC, CR4_TSD },
+    { 1, 3, E_DE, CR4_DE },
+    { 1, 3, E_PSE, CR4_PSE },
+    { 1, 3, E_PAE, CR4_PAE },
+    { 1, 3, E_MCE, CR4_MCE },
+    { 1, 3, E_PGE, CR4_PGE },
+    { 1, 3, E_FXSR, CR4_OSFXSR },
+    { 1, 3, E_SSE, CR4_OSXMMEXCPT },
+    { 1, 2, CPUID_1_ECX_VMX, CR4_VMXE },
+    { 1, 2, C_SMX, 1ull << 14 /* SMXE */ },
+    { 1, 2, CPUID_1_ECX_PCID, CR4_PCIDE },
+    { 1, 2, CPUID_1_ECX_XSAVE, CR4_OSXSAVE },
+    { 7, 1, S7B_FSGSBASE, CR4_FSGSBASE },
+    { 7, 1, S7B_SMEP, CR4_SMEP },
+    { 7, 1, S7B_SMAP, CR4_SMAP },
+    { 7, 2, S7C_UMIP, CR4_UMIP },
+    { 7, 2, S7C_PKU, 1ull << 22 /* PKE */ },
+    { 7, 2, S7C_LA57, 1ull << 12 /* LA57 */ },
+};
+
 uint64_t cpuid_cr4_valid_bits(struct cpu *cpu)
 {
     uint32_t l1[4], l7[4];
     cpuid_query(cpu, 1, 0, l1);
     cpuid_query(cpu, 7, 0, l7);
-    /* SDM Vol.3 2.5: each CR4 bit exists when its feature is enumerated. */
     uint64_t m = CR4_PCE; /* architectural since the Pentium Pro */
-    if (l1[3] & E_VME)
-        m |= CR4_VME | CR4_PVI;
-    if (l1[3] & E_TSC)
-        m |= CR4_TSD;
-    if (l1[3] & E_DE)
-        m |= CR4_DE;
-    if (l1[3] & E_PSE)
-        m |= CR4_PSE;
-    if (l1[3] & E_PAE)
-        m |= CR4_PAE;
-    if (l1[3] & E_MCE)
-        m |= CR4_MCE;
-    if (l1[3] & E_PGE)
-        m |= CR4_PGE;
-    if (l1[3] & E_FXSR)
-        m |= CR4_OSFXSR;
-    if (l1[3] & E_SSE)
-        m |= CR4_OSXMMEXCPT;
-    if (l1[2] & CPUID_1_ECX_VMX)
-        m |= CR4_VMXE;
-    if (l1[2] & C_SMX)
-        m |= 1ull << 14; /* SMXE */
-    if (l1[2] & CPUID_1_ECX_PCID)
-        m |= CR4_PCIDE;
-    if (l1[2] & CPUID_1_ECX_XSAVE)
-        m |= CR4_OSXSAVE;
-    if (l7[1] & S7B_FSGSBASE)
-        m |= CR4_FSGSBASE;
-    if (l7[1] & S7B_SMEP)
-        m |= CR4_SMEP;
-    if (l7[1] & S7B_SMAP)
-        m |= CR4_SMAP;
-    if (l7[2] & S7C_UMIP)
-        m |= CR4_UMIP;
-    if (l7[2] & S7C_PKU)
-        m |= 1ull << 22; /* PKE */
-    if (l7[2] & S7C_LA57)
-        m |= 1ull << 12; /* LA57 */
+    for (unsigned i = 0; i < sizeof(cr4_features) / sizeof(cr4_features[0]); i++) {
+        const uint32_t *r = cr4_features[i].leaf == 1 ? l1 : l7;
+        if (r[cr4_features[i].reg] & cr4_features[i].flag)
+            m |= cr4_features[i].cr4;
+    }
     return m;
 }
 

@@ -218,6 +218,10 @@ int decode_insn(const uint8_t *b, int avail, int code_bits, struct insn *out)
     else
         out->asz = p67 ? 4 : 2;
 
+    if (flags & F_REGONLY) {
+        mod = 3;
+        out->mod = 3;
+    }
     /* Memory operand */
     unsigned defseg = SEG_DS;
     if (has_modrm && mod != 3) {

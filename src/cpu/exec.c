@@ -28,6 +28,7 @@
 #include <stdlib.h>
 
 #include "cpu/mem.h"
+#include "cpu/msr.h"
 #include "vmx/vmx_hooks.h"
 
 #define BLOCK_MAX 32
@@ -402,6 +403,7 @@ void cpu_reset(struct cpu *cpu)
     cpu->nmi_blocked = 0;
     cpu->in_event = 0;
     cpu->pending_vector = 0xff;
+    msr_reset(cpu);
     tlb_flush_all(cpu);
     cpu_update_mode(cpu);
 }
@@ -506,10 +508,16 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
     uint64_t stop_at = budget ? cpu->icount + budget : UINT64_MAX;
     if (setjmp(cpu->fault_jmp)) {
         cpu->end_block = 0;
-        if (cpu->fault_vector == VEC_VMEXIT)
+        if (cpu->fault_vector == VEC_VMEXIT) {
+            cpu->in_event = 0; /* any delivery in progress was abandoned */
+            cpu->pending_vector = 0xff;
             goto resume; /* state already switched to L1 */
-        if (cpu->trap_exceptions)
+        }
+        if (cpu->trap_exceptions) {
+            cpu->in_event = 0;
+            cpu->pending_vector = 0xff;
             return CPU_EXIT_EXCEPTION;
+        }
         cpu->next_rip = cpu->rip;
         cpu_deliver(cpu, cpu->fault_vector, EV_KIND_EXC, cpu->fault_error);
         if (cpu->state == CPU_SHUTDOWN)
@@ -549,7 +557,7 @@ resume:;
         }
         if (shadow)
             cpu->intr_shadow = 0;
-        if (unlikely(tf) && cpu->state == CPU_RUNNING) {
+        if (unlikely(tf) && (cpu->rflags & FL_TF) && cpu->state == CPU_RUNNING) {
             /* Single-step trap after the instruction (SDM Vol.3 17.3.1.4) */
             cpu->dr[6] |= 1u << 14; /* BS */
             cpu->next_rip = cpu->rip;

@@ -22,6 +22,7 @@
  *             F_LOCK (LOCK prefix allowed, else #UD), F_PRIV (CPL 0 only,
  *             else #GP(0)), F_SSE (needs CR4.OSFXSR, #UD/#NM rules),
  *             F_X87 (#NM when CR0.EM/TS), F_REP (honours REP prefixes),
+ *             F_REGONLY (ModRM.mod ignored, SDM MOV CR/DR: "mod bits are ignored"),
  *             and EXIT(x): the VM-exit class of an instruction that exits
  *             unconditionally or under a processor-based control when run in
  *             VMX non-root operation (applied in one place, exec.c).
@@ -109,6 +110,7 @@ enum { M1, M0F, M0F38, M0F3A };
 #define F_SSE (1u << 14)
 #define F_X87 (1u << 15)
 #define F_REP (1u << 16)
+#define F_REGONLY (1u << 17) /* ModRM.mod is ignored: always a register operand (MOV CR/DR) */
 #define F_IMM_MASK (F_IB | F_IW | F_IZ | F_IV | F_IWB | F_AP | F_MOFFS)
 #define EXIT(x) ((uint32_t)(x) << 24)
 #define F_EXIT(f) ((f) >> 24)

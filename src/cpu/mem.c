@@ -90,7 +90,7 @@ static void phys_write(struct cpu *cpu, uint64_t gpa, unsigned size, uint64_t v)
         cpu_end_block(cpu); /* TPR/EOI changes can unmask interrupts */
         return;
     }
-    bus_mmio_write(cpu->bus, gpa, size, v);
+    bus_mmio_write(cpu->bus, gpa, v, size);
 }
 
 /*

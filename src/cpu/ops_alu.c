@@ -85,13 +85,13 @@ static inline void alu_rm(struct cpu *cpu, const struct insn *in, unsigned k, un
     int_lock_check(cpu, in);
     bool cf = alu_uses_cf(k) && cpu_cf(cpu);
     struct rmw m;
-    uint64_t d = rmw_begin(cpu, in, size, &m);
+    uint64_t d = int_rmw_begin(cpu, in, size, &m);
     uint64_t r = alu_calc(k, d, s, cf) & mask;
     if (unlikely(in->lock)) {
         while (!rmw_cas(cpu, &m, &d, r))
             r = alu_calc(k, d, s, cf) & mask;
     } else {
-        rmw_commit(cpu, &m, r);
+        int_rmw_commit(cpu, &m, r);
     }
     alu_flags(cpu, k, size, d, s, r, cf);
 }

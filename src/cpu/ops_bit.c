@@ -13,12 +13,12 @@
  * unchanged here).
  *
  * BSF/BSR: ZF = (source == 0); the destination is left unchanged for a zero
- * source (what processors do; Intel documents it as undefined), the other
+ * source, all 64 bits (AMD documents this, Intel calls it undefined), the other
  * flags are undefined (unchanged here).  TZCNT/LZCNT: CF = (source == 0),
  * ZF = (result == 0), OF/SF/AF/PF undefined (unchanged).  POPCNT: ZF =
  * (source == 0), CF/OF/SF/AF/PF cleared.
- * BSWAP of a 16-bit register is undefined; processors write zero to the low
- * word, and so do we.  CRC32 uses the CRC-32C polynomial (0x1EDC6F41,
+ * BSWAP of a 16-bit register is undefined; hardware writes zero to the low
+ * word (checked on the differential-test host), and so do we.  CRC32 uses the CRC-32C polynomial (0x1EDC6F41,
  * bit-reflected 0x82F63B78) with no pre/post inversion (SDM "CRC32").
  */
 #include "cpu/mem.h"
@@ -59,14 +59,14 @@ static inline void bt_common(struct cpu *cpu, const struct insn *in, unsigned k,
         int_lock_check(cpu, in);
         struct rmw m;
         if (in->mod == 3)
-            v = rmw_begin(cpu, in, size, &m);
+            v = int_rmw_begin(cpu, in, size, &m);
         else
             v = rmw_begin_mem(cpu, in->seg, ea, size, &m);
         if (unlikely(in->lock)) {
             while (!rmw_cas(cpu, &m, &v, bt_apply(k, v, bit)))
                 ;
         } else {
-            rmw_commit(cpu, &m, bt_apply(k, v, bit));
+            int_rmw_commit(cpu, &m, bt_apply(k, v, bit));
         }
     }
     flags_set(cpu, FL_CF, (v & bit) ? FL_CF : 0);
@@ -165,12 +165,19 @@ H(op_movbe_MvGv)
 
 /* ---- CRC32 (SSE4.2) ---- */
 
+/* CRC-32C of each nibble value: four steps of the bitwise reflected CRC
+ * (crc = crc >> 1 ^ (crc & 1 ? 0x82F63B78 : 0)) applied to 0..15. */
+static const uint32_t crc32c_nibble[16] = {
+    0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
+    0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+};
+
 static inline uint32_t crc32c_bytes(uint32_t crc, uint64_t data, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         crc ^= (uint8_t)(data >> (8 * i));
-        for (int b = 0; b < 8; b++)
-            crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1)));
+        crc = (crc >> 4) ^ crc32c_nibble[crc & 15];
+        crc = (crc >> 4) ^ crc32c_nibble[crc & 15];
     }
     return crc;
 }

@@ -46,8 +46,12 @@ H(op_mov_OvrAX) { mem_write(cpu, in->seg, moffs(in), in->osz, cpu->r[R_AX]); }
 
 H(op_movzx_GvEb) { reg_set(cpu, in->reg, in->osz, op_read_rm(cpu, in, 1)); }
 H(op_movzx_GvEw) { reg_set(cpu, in->reg, in->osz, op_read_rm(cpu, in, 2)); }
-H(op_movsx_GvEb) { reg_set(cpu, in->reg, in->osz, (uint64_t)sign_extend(op_read_rm(cpu, in, 1), 1)); }
-H(op_movsx_GvEw) { reg_set(cpu, in->reg, in->osz, (uint64_t)sign_extend(op_read_rm(cpu, in, 2), 2)); }
+static inline void movsx(struct cpu *cpu, const struct insn *in, unsigned from)
+{
+    reg_set(cpu, in->reg, in->osz, (uint64_t)sign_extend(op_read_rm(cpu, in, from), from));
+}
+H(op_movsx_GvEb) { movsx(cpu, in, 1); }
+H(op_movsx_GvEw) { movsx(cpu, in, 2); }
 
 /* 63 in 64-bit mode: with REX.W sign-extend a dword; otherwise a plain
  * operand-size move (SDM "MOVSXD": "use without REX.W is discouraged"). */
@@ -70,9 +74,12 @@ static inline void xchg_rm(struct cpu *cpu, const struct insn *in, unsigned size
     int_lock_check(cpu, in);
     uint64_t s = op_read_reg(cpu, in, size);
     struct rmw m;
-    uint64_t d = rmw_begin(cpu, in, size, &m);
-    while (!rmw_cas(cpu, &m, &d, s))
-        ;
+    uint64_t d = int_rmw_begin(cpu, in, size, &m);
+    if (m.reg != 0xff)
+        int_rmw_commit(cpu, &m, s);
+    else
+        while (!rmw_cas(cpu, &m, &d, s))
+            ;
     op_write_reg(cpu, in, size, d);
 }
 H(op_xchg_EbGb) { xchg_rm(cpu, in, 1); }
@@ -101,12 +108,12 @@ static inline void cmpxchg_rm(struct cpu *cpu, const struct insn *in, unsigned s
     uint64_t acc = cpu->r[R_AX] & mask;
     uint64_t s = op_read_reg(cpu, in, size);
     struct rmw m;
-    uint64_t d = rmw_begin(cpu, in, size, &m);
+    uint64_t d = int_rmw_begin(cpu, in, size, &m);
     bool eq;
     if (m.reg != 0xff) {
         eq = d == acc;
         if (eq)
-            rmw_commit(cpu, &m, s);
+            int_rmw_commit(cpu, &m, s);
     } else if (unlikely(in->lock)) {
         uint64_t cur = acc;
         eq = rmw_cas(cpu, &m, &cur, s);
@@ -169,11 +176,11 @@ static inline void xadd_rm(struct cpu *cpu, const struct insn *in, unsigned size
     uint64_t mask = size_mask(size);
     uint64_t s = op_read_reg(cpu, in, size);
     struct rmw m;
-    uint64_t d = rmw_begin(cpu, in, size, &m);
+    uint64_t d = int_rmw_begin(cpu, in, size, &m);
     uint64_t r = (d + s) & mask;
     if (m.reg != 0xff) {
         op_write_reg(cpu, in, size, d); /* the destination is written last */
-        rmw_commit(cpu, &m, r);
+        int_rmw_commit(cpu, &m, r);
     } else {
         if (unlikely(in->lock)) {
             while (!rmw_cas(cpu, &m, &d, r))

@@ -13,6 +13,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/insn.h"
+#include "cpu/mem.h"
 
 #define OPS_INT_FN(name) void name(struct cpu *cpu, const struct insn *in);
 /* ops_alu.c — ALU, TEST, NOT/NEG, INC/DEC */
@@ -242,6 +243,34 @@ static inline void int_lock_check(struct cpu *cpu, const struct insn *in)
 {
     if (unlikely(in->lock) && in->mod == 3)
         cpu_ud(cpu);
+}
+
+/*
+ * rmw_begin()/rmw_commit() with the register case inlined: most
+ * read-modify-write instructions have a register destination, and those
+ * should not pay for two calls into mem.c.
+ */
+static inline uint64_t int_rmw_begin(struct cpu *cpu, const struct insn *in, unsigned size,
+                                     struct rmw *m)
+{
+    if (in->mod == 3) {
+        m->host = NULL;
+        m->reg = in->rm;
+        m->rex = in->rex != 0;
+        m->size = size;
+        return size == 1 ? reg8_get(cpu, in->rm, m->rex) : reg_get(cpu, in->rm, size);
+    }
+    return rmw_begin(cpu, in, size, m);
+}
+
+static inline void int_rmw_commit(struct cpu *cpu, struct rmw *m, uint64_t v)
+{
+    if (m->reg == 0xff)
+        rmw_commit(cpu, m, v);
+    else if (m->size == 1)
+        reg8_set(cpu, m->reg, m->rex, (uint8_t)v);
+    else
+        reg_set(cpu, m->reg, m->size, v);
 }
 
 /* SF, ZF and PF of a result of 'size' bytes as RFLAGS bits. */

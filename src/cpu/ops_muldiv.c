@@ -7,9 +7,9 @@
  *    extension of the lower half);
  *  - two/three-operand IMUL keep the truncated product, CF = OF = 1 when
  *    truncation changed the signed value;
- *  - SF, ZF, AF, PF are undefined after MUL/IMUL.  We set SF/ZF/PF from the
- *    low half of the product and clear AF (what Intel cores of the P6 line
- *    onward report); the differential tester masks them;
+ *  - SF, ZF, AF, PF are undefined after MUL/IMUL.  Our choice: SF/ZF/PF
+ *    from the low half of the product, AF cleared (hardware differs between
+ *    vendors and generations here); the differential tester masks them;
  *  - DIV/IDIV raise #DE on a zero divisor or a quotient that does not fit
  *    the destination (incl. INT_MIN / -1); quotient truncates toward zero,
  *    the remainder has the sign of the dividend.  All six arithmetic flags

@@ -13,8 +13,9 @@
  * Undefined cases and the choice made here (the differential tester masks
  * them):
  *  - OF for counts other than 1: the count-1 formula is applied to any
- *    count, which is what Intel processors do: SHL/ROL/RCL OF = MSB(result)
- *    XOR CF; SHR/ROR/RCR OF = XOR of the two top bits of the result; SAR 0.
+ *    count (the usual hardware behaviour; not architectural): SHL/ROL/RCL
+ *    OF = MSB(result) XOR CF; SHR/ROR/RCR OF = XOR of the two top bits of
+ *    the result; SAR 0.
  *  - SHL/SHR CF when count >= operand width (8/16-bit only): the SDM loop
  *    gives the last bit shifted out, i.e. 0 for SHL and SHR.
  *  - SHLD/SHRD of 16-bit operands with counts 17..31: the destination is
@@ -116,16 +117,16 @@ static inline void shift_rm(struct cpu *cpu, const struct insn *in, unsigned k, 
 {
     count &= shift_count_mask(size);
     struct rmw m;
-    uint64_t d = rmw_begin(cpu, in, size, &m);
+    uint64_t d = int_rmw_begin(cpu, in, size, &m);
     if (count == 0) {
         if (m.reg != 0xff)
-            rmw_commit(cpu, &m, d); /* 32-bit register: zero-extends */
+            int_rmw_commit(cpu, &m, d); /* 32-bit register: zero-extends */
         return;
     }
     bool cf_in = (k == SH_RCL || k == SH_RCR) && cpu_cf(cpu);
     uint64_t fl, fmask;
     uint64_t r = shift_calc(k, size, d, count, cf_in, &fl, &fmask);
-    rmw_commit(cpu, &m, r);
+    int_rmw_commit(cpu, &m, r);
     flags_set(cpu, fmask, fl);
 }
 
@@ -158,10 +159,10 @@ static inline void dshift_rm(struct cpu *cpu, const struct insn *in, bool left, 
     count &= shift_count_mask(size);
     uint64_t s = op_read_reg(cpu, in, size);
     struct rmw m;
-    uint64_t d = rmw_begin(cpu, in, size, &m);
+    uint64_t d = int_rmw_begin(cpu, in, size, &m);
     if (count == 0) {
         if (m.reg != 0xff)
-            rmw_commit(cpu, &m, d);
+            int_rmw_commit(cpu, &m, d);
         return;
     }
     uint64_t r, cf;
@@ -183,7 +184,7 @@ static inline void dshift_rm(struct cpu *cpu, const struct insn *in, bool left, 
         r = (uint64_t)(v >> count) & mask;
         cf = (uint64_t)(v >> (count - 1)) & 1;
     }
-    rmw_commit(cpu, &m, r);
+    int_rmw_commit(cpu, &m, r);
     uint64_t of = ((r ^ d) >> (bits - 1)) & 1;
     flags_set(cpu, FL_ARITH, int_szp(r, size) | (cf ? FL_CF : 0) | (of ? FL_OF : 0));
 }

@@ -59,7 +59,7 @@ OPS_SYS_FN(op_rdseed_Rv)
 OPS_SYS_FN(op_clac)
 OPS_SYS_FN(op_stac)
 OPS_SYS_FN(op_getsec)
-/* VMX instructions: #UD until src/vmx implements them */
+/* VMX instructions: src/vmx/vmx_insn.c */
 OPS_SYS_FN(op_vmcall)
 OPS_SYS_FN(op_vmlaunch)
 OPS_SYS_FN(op_vmresume)

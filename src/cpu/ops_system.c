@@ -5,8 +5,8 @@
  *   HLT, CLI/STI (IOPL; no VME/PVI: not enumerated), SGDT/SIDT/LGDT/LIDT,
  *   SLDT/STR/LLDT/LTR, INVLPG, INVPCID, INVD/WBINVD, CLFLUSH(OPT), the
  *   fences, SWAPGS, RDTSC/RDTSCP/RDPID, RDPMC, RDMSR/WRMSR, CPUID,
- *   XGETBV/XSETBV, RD/WR FS/GS BASE, RDRAND/RDSEED, CLAC/STAC, GETSEC, and
- *   #UD placeholders for the VMX instructions until src/vmx implements them.
+ *   XGETBV/XSETBV, RD/WR FS/GS BASE, RDRAND/RDSEED, CLAC/STAC, GETSEC.
+ *   The VMX instructions (rows in optable_sys.def) are in src/vmx/vmx_insn.c.
  *
  * CPL checks that are plain "#GP(0) if CPL > 0" are F_PRIV in the table;
  * the handlers check the conditional ones (UMIP, TSD, IOPL).  The TLB holds
@@ -445,25 +445,11 @@ void op_rdseed_Rv(struct cpu *cpu, const struct insn *in)
 
 /* ---------- not enumerated ---------- */
 
-/* GETSEC needs CR4.SMXE, which cannot be set (no SMX): #UD.  VMX
- * instructions outside VMX operation (CR4.VMXE = 0 / no VMXON) are #UD;
- * src/vmx replaces these placeholders with the real instructions. */
+/* GETSEC needs CR4.SMXE, which cannot be set (no SMX): #UD.  The VMX
+ * instructions are in src/vmx/vmx_insn.c. */
 #define UD_HANDLER(name)                                                               \
     void name(struct cpu *cpu, const struct insn *in)                                       \
     {                                                                                       \
         cpu_ud(cpu);                                                                        \
     }
 UD_HANDLER(op_getsec)
-UD_HANDLER(op_vmcall)
-UD_HANDLER(op_vmlaunch)
-UD_HANDLER(op_vmresume)
-UD_HANDLER(op_vmxoff)
-UD_HANDLER(op_vmfunc)
-UD_HANDLER(op_vmptrld_Mq)
-UD_HANDLER(op_vmclear_Mq)
-UD_HANDLER(op_vmxon_Mq)
-UD_HANDLER(op_vmptrst_Mq)
-UD_HANDLER(op_vmread_EyGy)
-UD_HANDLER(op_vmwrite_GyEy)
-UD_HANDLER(op_invept_GyMdq)
-UD_HANDLER(op_invvpid_GyMdq)

@@ -39,11 +39,12 @@ void x87_commit(struct cpu *cpu, const struct insn *in, unsigned dst, const long
     x87_raise(f, exc);
 }
 
-void x87_underflow(struct cpu *cpu, const struct insn *in, unsigned dst, unsigned npop)
+void x87_underflow(struct cpu *cpu, const struct insn *in, unsigned dst, unsigned npop,
+                   unsigned ccmask)
 {
     long double ind;
     f80_indefinite(&ind);
-    x87_commit(cpu, in, dst, &ind, FSW_IE | FSW_SF, FSW_C1, npop);
+    x87_commit(cpu, in, dst, &ind, FSW_IE | FSW_SF, ccmask, npop);
 }
 
 bool x87_push_check(struct cpu *cpu, const struct insn *in)
@@ -195,11 +196,13 @@ static void arith_st(struct cpu *cpu, const struct insn *in, unsigned dst, unsig
 {
     struct fpu *f = &cpu->fpu;
     if (x87_empty(f, dst) || x87_empty(f, src)) {
-        x87_underflow(cpu, in, dst, npop);
+        x87_underflow(cpu, in, dst, npop, FSW_C1);
         return;
     }
     long double r;
-    unsigned sw = arith_st_fn[op](x87_hcw(f), x87_st(f, dst), x87_st(f, src), &r);
+    struct x87_henv e;
+    x87_henv_init(f, &e);
+    unsigned sw = arith_st_fn[op](&e, x87_st(f, dst), x87_st(f, src), &r);
     x87_commit(cpu, in, dst, &r, sw, FSW_C1, npop);
 }
 
@@ -216,7 +219,7 @@ static void arith_mem(struct cpu *cpu, const struct insn *in, unsigned kind, con
         return;
     }
     if (x87_empty(f, 0)) {
-        x87_underflow(cpu, in, 0, 0);
+        x87_underflow(cpu, in, 0, 0, FSW_C1);
         return;
     }
     long double r;
@@ -342,7 +345,7 @@ void op_fcmov_STi(struct cpu *cpu, const struct insn *in)
     x87_enter(cpu);
     unsigned i = in->rm & 7;
     if (x87_empty(f, 0) || x87_empty(f, i)) {
-        x87_underflow(cpu, in, 0, 0);
+        x87_underflow(cpu, in, 0, 0, FSW_C1);
         return;
     }
     x87_ptrs(cpu, in);

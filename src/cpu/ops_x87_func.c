@@ -15,10 +15,10 @@
 X87H_UN(fsqrt, "fsqrt")
 X87H_UN(frndint, "frndint")
 X87H_UN(f2xm1, "f2xm1")
-X87H_UN(fsin, "fsin")
-X87H_UN(fcos, "fcos")
-X87H_BIN(fprem, "fprem")
-X87H_BIN(fprem1, "fprem1")
+X87H_UNC(fsin, "fsin")
+X87H_UNC(fcos, "fcos")
+X87H_BINC(fprem, "fprem")
+X87H_BINC(fprem1, "fprem1")
 X87H_BIN(fscale, "fscale")
 X87H_BINP(fyl2x, "fyl2x")
 X87H_BINP(fyl2xp1, "fyl2xp1")
@@ -34,11 +34,13 @@ static void unary(struct cpu *cpu, const struct insn *in, x87h_un_fn *fn, unsign
     struct fpu *f = &cpu->fpu;
     x87_enter(cpu);
     if (x87_empty(f, 0)) {
-        x87_underflow(cpu, in, 0, 0);
+        x87_underflow(cpu, in, 0, 0, ccmask & (FSW_C1 | FSW_C2));
         return;
     }
     long double r;
-    unsigned sw = fn(x87_hcw(f), x87_st(f, 0), &r);
+    struct x87_henv e;
+    x87_henv_init(f, &e);
+    unsigned sw = fn(&e, x87_st(f, 0), &r);
     x87_commit(cpu, in, 0, &r, sw, ccmask, 0);
 }
 
@@ -48,11 +50,13 @@ static void binary(struct cpu *cpu, const struct insn *in, x87h_bin_fn *fn, unsi
     struct fpu *f = &cpu->fpu;
     x87_enter(cpu);
     if (x87_empty(f, 0) || x87_empty(f, 1)) {
-        x87_underflow(cpu, in, 0, 0);
+        x87_underflow(cpu, in, 0, 0, ccmask & (FSW_C1 | FSW_C2));
         return;
     }
     long double r;
-    unsigned sw = fn(x87_hcw(f), x87_st(f, 0), x87_st(f, 1), &r);
+    struct x87_henv e;
+    x87_henv_init(f, &e);
+    unsigned sw = fn(&e, x87_st(f, 0), x87_st(f, 1), &r);
     x87_commit(cpu, in, 0, &r, sw, ccmask, 0);
 }
 
@@ -62,11 +66,13 @@ static void binary_pop(struct cpu *cpu, const struct insn *in, x87h_bin_fn *fn)
     struct fpu *f = &cpu->fpu;
     x87_enter(cpu);
     if (x87_empty(f, 0) || x87_empty(f, 1)) {
-        x87_underflow(cpu, in, 1, 1);
+        x87_underflow(cpu, in, 1, 1, FSW_C1);
         return;
     }
     long double r;
-    unsigned sw = fn(x87_hcw(f), x87_st(f, 0), x87_st(f, 1), &r);
+    struct x87_henv e;
+    x87_henv_init(f, &e);
+    unsigned sw = fn(&e, x87_st(f, 0), x87_st(f, 1), &r);
     x87_commit(cpu, in, 1, &r, sw, FSW_C1, 1);
 }
 
@@ -84,7 +90,7 @@ static void unary2(struct cpu *cpu, const struct insn *in, x87h_un2_fn *fn, bool
     bool under = x87_empty(f, 0), over = !x87_empty(f, 7);
     if (under || over) {
         x87_ptrs(cpu, in);
-        x87_set_cc(f, FSW_C1, under ? 0 : FSW_C1);
+        x87_set_cc(f, cond ? FSW_C1 | FSW_C2 : FSW_C1, under ? 0 : FSW_C1);
         if (f->fcw & FSW_IE) {
             long double ind;
             f80_indefinite(&ind);
@@ -96,7 +102,9 @@ static void unary2(struct cpu *cpu, const struct insn *in, x87h_un2_fn *fn, bool
     }
     long double r0, r1;
     memset(&r1, 0, sizeof(r1));
-    unsigned sw = fn(x87_hcw(f), x87_st(f, 0), &r0, &r1);
+    struct x87_henv e;
+    x87_henv_init(f, &e);
+    unsigned sw = fn(&e, x87_st(f, 0), &r0, &r1);
     unsigned exc = sw & FSW_EXC;
     x87_ptrs(cpu, in);
     if (x87_unmasked(f, exc) & (FSW_IE | FSW_DE | FSW_ZE)) {
@@ -118,7 +126,7 @@ static void sign_op(struct cpu *cpu, const struct insn *in, uint16_t and_mask, u
     struct fpu *f = &cpu->fpu;
     x87_enter(cpu);
     if (x87_empty(f, 0)) {
-        x87_underflow(cpu, in, 0, 0);
+        x87_underflow(cpu, in, 0, 0, FSW_C1);
         return;
     }
     long double v;

@@ -226,7 +226,7 @@ static void store_st(struct cpu *cpu, const struct insn *in, unsigned npop)
     struct fpu *f = &cpu->fpu;
     unsigned i = in->rm & 7;
     if (x87_empty(f, 0))
-        x87_underflow(cpu, in, i, npop);
+        x87_underflow(cpu, in, i, npop, FSW_C1);
     else
         x87_commit(cpu, in, i, x87_st(f, 0), 0, FSW_C1, npop);
 }

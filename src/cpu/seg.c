@@ -382,8 +382,10 @@ void cpu_rflags_merge(struct cpu *cpu, uint64_t v, uint64_t mask)
 static void set_ss_shadow(struct cpu *cpu)
 {
     /* MOV SS / POP SS inhibit interrupts and debug traps until the next
-     * instruction completes (SDM Vol.3 6.8.3). */
-    cpu->intr_shadow = 1;
+     * instruction completes (SDM Vol.3 6.8.3).  Value 2 = "blocking by
+     * MOV SS" in the VMCS interruptibility-state format (SDM 24.4.2; STI
+     * uses 1), which VMLAUNCH/VMRESUME and VM exits need to tell apart. */
+    cpu->intr_shadow = 2;
     cpu->intr_shadow_rip = cpu->next_rip;
     cpu_end_block(cpu);
 }

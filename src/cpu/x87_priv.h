@@ -303,10 +303,34 @@ static inline void x87_ptrs(struct cpu *cpu, const struct insn *in)
 #define X87H_POST "\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[hcw]\n\t"
 #define X87H_CLOBBER "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "memory"
 
-typedef uint16_t x87h_bin_fn(uint16_t cw, const long double *a, const long double *b,
-                             long double *r);
-typedef uint16_t x87h_un_fn(uint16_t cw, const long double *a, long double *r);
-typedef uint16_t x87h_un2_fn(uint16_t cw, const long double *a, long double *r0,
+/*
+ * Register-operand primitives take a host environment image (FLDENV 32-bit
+ * layout) built from the guest: its control word with exceptions masked,
+ * its condition codes, TOP 0, all tags empty.  Most load only the control
+ * word from it; the "C" flavours load the whole image, because the
+ * instruction may leave condition codes unchanged (FPREM, FSIN ... on NaN
+ * operands) and the guest's must show through, not the host's.
+ */
+struct x87_henv {
+    uint32_t cw, sw, tw, ip, cs, dp, ds;
+};
+
+static inline void x87_henv_init(const struct fpu *f, struct x87_henv *e)
+{
+    e->cw = 0xffff0000u | x87_hcw(f);
+    e->sw = 0xffff0000u | (f->fsw & FSW_CC);
+    e->tw = 0xffffffffu;
+    e->ip = e->cs = e->dp = 0;
+    e->ds = 0xffff0000u;
+}
+
+#define X87H_LDCW "fnstcw %[hcw]\n\tfldcw %[env]\n\t"
+#define X87H_LDENV "fnstcw %[hcw]\n\tfldenv %[env]\n\t"
+
+typedef uint16_t x87h_bin_fn(const struct x87_henv *e, const long double *a,
+                             const long double *b, long double *r);
+typedef uint16_t x87h_un_fn(const struct x87_henv *e, const long double *a, long double *r);
+typedef uint16_t x87h_un2_fn(const struct x87_henv *e, const long double *a, long double *r0,
                              long double *r1);
 typedef uint16_t x87h_mem_fn(uint16_t cw, const long double *a, const void *m, long double *r);
 typedef uint16_t x87h_cmp_fn(uint16_t cw, const long double *a, const long double *b);
@@ -315,62 +339,55 @@ typedef uint16_t x87h_ld_fn(uint16_t cw, const void *m, long double *r);
 typedef uint16_t x87h_st_fn(uint16_t cw, const long double *a, void *m);
 typedef uint16_t x87h_const_fn(uint16_t cw, long double *r);
 
-/* r = a OP b with a in ST(0), b in ST(1); b is kept (FADD, FPREM, FSCALE, ...). */
-#define X87H_BIN(name, insn)                                                          \
-    static inline uint16_t x87h_##name(uint16_t cw, const long double *a,             \
+/* r = a OP b with a in ST(0), b in ST(1); b is kept (FADD, FPREM, FSCALE, ...).
+ * With 'pop' the instruction pops (FYL2X, FYL2XP1, FPATAN). */
+#define X87H_BIN_(name, insn, pre, pop)                                               \
+    static inline uint16_t x87h_##name(const struct x87_henv *e, const long double *a, \
                                        const long double *b, long double *r)          \
     {                                                                                 \
         uint16_t sw, hcw;                                                             \
-        __asm__ volatile(X87H_PRE "fldt %[b]\n\tfldt %[a]\n\tfnclex\n\t" insn X87H_POST \
-                         "fstpt %[r]\n\tfstp %%st(0)"                                 \
+        __asm__ volatile(pre "fldt %[b]\n\tfldt %[a]\n\tfnclex\n\t" insn X87H_POST      \
+                         "fstpt %[r]" pop                                             \
                          : [r] "=m"(*r), [sw] "=m"(sw), [hcw] "=m"(hcw)               \
-                         : [a] "m"(*a), [b] "m"(*b), [gcw] "m"(cw)                    \
+                         : [a] "m"(*a), [b] "m"(*b), [env] "m"(*e)                    \
                          : X87H_CLOBBER);                                             \
         return sw;                                                                    \
     }
-
-/* Like X87H_BIN for instructions that pop (FYL2X, FYL2XP1, FPATAN). */
-#define X87H_BINP(name, insn)                                                         \
-    static inline uint16_t x87h_##name(uint16_t cw, const long double *a,             \
-                                       const long double *b, long double *r)          \
-    {                                                                                 \
-        uint16_t sw, hcw;                                                             \
-        __asm__ volatile(X87H_PRE "fldt %[b]\n\tfldt %[a]\n\tfnclex\n\t" insn X87H_POST \
-                         "fstpt %[r]"                                                 \
-                         : [r] "=m"(*r), [sw] "=m"(sw), [hcw] "=m"(hcw)               \
-                         : [a] "m"(*a), [b] "m"(*b), [gcw] "m"(cw)                    \
-                         : X87H_CLOBBER);                                             \
-        return sw;                                                                    \
-    }
+#define X87H_BIN(name, insn) X87H_BIN_(name, insn, X87H_LDCW, "\n\tfstp %%st(0)")
+#define X87H_BINC(name, insn) X87H_BIN_(name, insn, X87H_LDENV, "\n\tfstp %%st(0)")
+#define X87H_BINP(name, insn) X87H_BIN_(name, insn, X87H_LDCW, "")
 
 /* r = OP a (FSQRT, FSIN, ...). */
-#define X87H_UN(name, insn)                                                            \
-    static inline uint16_t x87h_##name(uint16_t cw, const long double *a, long double *r) \
-    {                                                                                  \
-        uint16_t sw, hcw;                                                              \
-        __asm__ volatile(X87H_PRE "fldt %[a]\n\tfnclex\n\t" insn X87H_POST "fstpt %[r]" \
-                         : [r] "=m"(*r), [sw] "=m"(sw), [hcw] "=m"(hcw)                \
-                         : [a] "m"(*a), [gcw] "m"(cw)                                  \
-                         : X87H_CLOBBER);                                              \
-        return sw;                                                                     \
+#define X87H_UN_(name, insn, pre)                                                       \
+    static inline uint16_t x87h_##name(const struct x87_henv *e, const long double *a,  \
+                                       long double *r)                                  \
+    {                                                                                   \
+        uint16_t sw, hcw;                                                               \
+        __asm__ volatile(pre "fldt %[a]\n\tfnclex\n\t" insn X87H_POST "fstpt %[r]"      \
+                         : [r] "=m"(*r), [sw] "=m"(sw), [hcw] "=m"(hcw)                 \
+                         : [a] "m"(*a), [env] "m"(*e)                                   \
+                         : X87H_CLOBBER);                                               \
+        return sw;                                                                      \
     }
+#define X87H_UN(name, insn) X87H_UN_(name, insn, X87H_LDCW)
+#define X87H_UNC(name, insn) X87H_UN_(name, insn, X87H_LDENV)
 
 /* Two results: r0 = new ST(0), r1 = new ST(1).  With 'cond', the
  * instruction pushes nothing when it sets C2 (FPTAN, FSINCOS out of range):
  * then only r0 (the unchanged operand) is stored. */
 #define X87H_UN2(name, insn, cond)                                                      \
-    static inline uint16_t x87h_##name(uint16_t cw, const long double *a, long double *r0, \
-                                       long double *r1)                                 \
+    static inline uint16_t x87h_##name(const struct x87_henv *e, const long double *a,  \
+                                       long double *r0, long double *r1)                \
     {                                                                                   \
         uint16_t sw, hcw;                                                               \
-        __asm__ volatile(X87H_PRE "fldt %[a]\n\tfnclex\n\t" insn X87H_POST              \
+        __asm__ volatile(X87H_LDENV "fldt %[a]\n\tfnclex\n\t" insn X87H_POST            \
                          "fstpt %[r0]\n\t"                                              \
                          "testw %[c2], %[sw]\n\t"                                       \
                          "jnz 1f\n\t"                                                   \
                          "fstpt %[r1]\n"                                                \
                          "1:"                                                           \
                          : [r0] "=m"(*r0), [r1] "+m"(*r1), [sw] "=m"(sw), [hcw] "=m"(hcw) \
-                         : [a] "m"(*a), [gcw] "m"(cw), [c2] "i"((cond) ? 0x400 : 0)      \
+                         : [a] "m"(*a), [env] "m"(*e), [c2] "i"((cond) ? 0x400 : 0)      \
                          : X87H_CLOBBER, "cc");                                         \
         return sw;                                                                      \
     }
@@ -481,9 +498,12 @@ struct x87_m80 {
  * status word, or a synthetic one: stack faults pass IE|SF). */
 void x87_commit(struct cpu *cpu, const struct insn *in, unsigned dst, const long double *r,
                 unsigned hsw, unsigned ccmask, unsigned npop);
-/* Stack underflow (SDM Vol.1 8.5.1.1): IE|SF, C1=0; masked response writes
- * the indefinite into ST(dst) (dst < 8) and pops 'npop'. */
-void x87_underflow(struct cpu *cpu, const struct insn *in, unsigned dst, unsigned npop);
+/* Stack underflow (SDM Vol.1 8.5.1.1): IE|SF; the condition codes in
+ * 'ccmask' (those the instruction defines, C1 included) are cleared, as
+ * hardware does; masked response writes the indefinite into ST(dst)
+ * (dst < 8) and pops 'npop'. */
+void x87_underflow(struct cpu *cpu, const struct insn *in, unsigned dst, unsigned npop,
+                   unsigned ccmask);
 /* Stack overflow on a push: IE|SF, C1=1; masked response pushes the
  * indefinite.  Returns true when it happened (the caller stops). */
 bool x87_push_check(struct cpu *cpu, const struct insn *in);

@@ -18,6 +18,7 @@
 
 #include "boot/boot.h"
 #include "cpu/exec.h"
+#include "cpu/msr.h"
 #include "hw/clock.h"
 #include "vmx/vmx_hooks.h"
 
@@ -127,7 +128,11 @@ static void hook_service(struct cpu *cpu)
         return;
     uint32_t ev = lapic_take_events(l);
     if (ev & LAPIC_EV_INIT) {
-        if (!cpu->nonroot || !vmx_init_signal_exit(cpu)) {
+        /* INIT is blocked in VMX root operation (SDM 23.8); in non-root it
+         * may cause a VM exit instead. */
+        if (cpu->vmx && vmx_in_root(cpu)) {
+            /* dropped */
+        } else if (!cpu->nonroot || !vmx_init_signal_exit(cpu)) {
             cpu_init_signal(cpu);
             lapic_reset(l, true);
             cpu->apic_base = lapic_get_base(l);
@@ -338,10 +343,14 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
         apic_bus_add(&m->apic_bus, l);
         c->lapic = l;
         c->apic_base = lapic_get_base(l);
-        if (cfg->nested && vmx_cpu_init(c) != 0) {
-            fprintf(stderr, "nestvm: cannot initialise VMX for vCPU %u\n", i);
-            return -1;
+        if (cfg->nested) {
+            if (vmx_cpu_init(c) != 0) {
+                fprintf(stderr, "nestvm: cannot initialise VMX for vCPU %u\n", i);
+                return -1;
+            }
+            c->vmx->trace = cfg->trace_vmx;
         }
+        msr_firmware_setup(c); /* MTRRs/PAT as firmware leaves them, same on every CPU */
         if (i > 0)
             c->state = CPU_WAIT_SIPI;
     }

@@ -143,10 +143,20 @@ struct vmx {
     uint64_t vmxon_ptr;
     uint64_t current;      /* current-VMCS pointer or VMX_NO_VMCS */
     bool current_launched; /* launch state of the current VMCS */
+    bool current_shadow;   /* shadow-VMCS indicator of the current VMCS (bit 31 of
+                              its revision word at VMPTRLD; VM entry: VMfailInvalid) */
     struct vmcs vmcs;      /* cache of the current VMCS's fields */
     /* Values of L2 registers the engine keeps elsewhere while non-root */
     bool nmi_window_pending, intr_window_pending;
     uint64_t preempt_deadline_tsc; /* VMX-preemption timer expiry, 0 = off */
+    /* vmx_entry.c / vmx_exit.c (see "Event delivery to L2" below) */
+    bool injecting;      /* VM entry is delivering its injected event (SDM 26.6) */
+    bool mtf_pending;    /* injected "other event" 0: MTF VM exit before the first
+                            L2 instruction (SDM 26.6.2); the consumer clears it */
+    bool vnmi_blocked;   /* virtual-NMI blocking while "virtual NMIs" = 1 (24.4.2) */
+    uint32_t vec_info;   /* event being delivered to L2, IDT-vectoring format (27.2.4) */
+    uint32_t vec_error;  /* its error code */
+    uint32_t vec_len;    /* its instruction length (software events) */
     /* Last VM-entry instruction, for VM-exit "entry failure" reporting */
     struct vmx_stats stats;
     bool trace;
@@ -161,6 +171,17 @@ void vmx_fail_valid(struct cpu *cpu, enum vmx_insn_error err);
 void vmx_fail(struct cpu *cpu, enum vmx_insn_error err);
 /* Write the current VMCS cache back to its region in guest memory. */
 void vmx_vmcs_flush(struct cpu *cpu);
+/* #UD conditions shared by the VMX instructions other than VMXON/VMCALL/
+ * VMFUNC, checked before the non-root VM exit (SDM 30.3 pseudocode):
+ * CR0.PE = 0, RFLAGS.VM = 1, or compatibility mode. */
+bool vmx_insn_mode_ud(const struct cpu *cpu);
+/* VMREAD/VMWRITE in non-root operation: true if it must VM-exit (VMCS
+ * shadowing off, encoding bits 63:15 set, or its VMREAD/VMWRITE-bitmap bit
+ * is 1 — SDM 25.1.3, 24.6.15); false: access the shadow VMCS. */
+bool vmx_vmrw_exits(struct cpu *cpu, uint64_t enc, bool write);
+/* vmx_caps.c: EPTP value acceptable for VM entry, INVEPT and EPTP switching
+ * (SDM 26.2.1.1, 24.6.11, with the IA32_VMX_EPT_VPID_CAP settings). */
+bool vmx_eptp_valid(uint64_t eptp);
 
 /* vmx_check_*.c: return true if all checks pass; on failure fill *err (for
  * VMfailValid) or the exit qualification and record the failing check's
@@ -194,6 +215,47 @@ _Noreturn void vmx_exit_insn(struct cpu *cpu, const struct insn *in, uint32_t re
 /* VMX_INSTRUCTION_INFO for instructions with a memory/register operand (SDM 27.2.5). */
 uint32_t vmx_insn_info(const struct cpu *cpu, const struct insn *in);
 
+/* VM-entry failure after the guest-state checks (SDM 26.8): basic reason 33
+ * (invalid guest state) or 34 (MSR loading) with bit 31 set, the given
+ * qualification, host state loaded as on a VM exit; no guest state saved. */
+void vmx_exit_entry_failure(struct cpu *cpu, uint32_t basic_reason, uint64_t qual);
+
+/* Interruption-information format shared by VM_ENTRY_INTR_INFO_FIELD,
+ * VM_EXIT_INTR_INFO and IDT_VECTORING_INFO_FIELD (SDM 24.8.3, 24.9.2). */
+#define VMX_INTR_VALID (1u << 31)
+#define VMX_INTR_ERR_VALID (1u << 11)
+#define VMX_INTR_NMI_UNBLOCK (1u << 12) /* exit info: NMI unblocking due to IRET */
+#define VMX_INTR_TYPE(info) (((info) >> 8) & 7)
+#define VMX_INTR_VECTOR(info) ((info) & 0xff)
+enum {
+    VMX_INTR_TYPE_EXT = 0,       /* external interrupt */
+    VMX_INTR_TYPE_NMI = 2,
+    VMX_INTR_TYPE_HW_EXC = 3,    /* hardware exception */
+    VMX_INTR_TYPE_SOFT_INT = 4,  /* INT n */
+    VMX_INTR_TYPE_PRIV_SOFT = 5, /* INT1 */
+    VMX_INTR_TYPE_SOFT_EXC = 6,  /* INT3, INTO */
+    VMX_INTR_TYPE_OTHER = 7,     /* vector 0: pending MTF VM exit */
+};
+/* Interruption information (valid bit set) of an engine event (kind is an
+ * enum event_kind of cpu/exec.h); the error-code bit follows the vector and
+ * CR0.PE as event delivery pushes it. */
+uint32_t vmx_event_info(const struct cpu *cpu, int vector, int kind);
+
+/*
+ * Event delivery to L2 — contract between cpu_deliver()'s hook
+ * vmx_event_exit() (vmx_intercept.c) and vmx_entry.c / vmx_exit.c:
+ *   - first thing: if (vmx_event_injected(cpu)) return false;  the event
+ *     is the one VM entry injects, delivered without consulting the
+ *     exception bitmap or the NMI/interrupt exiting controls (SDM 26.6.1);
+ *   - when it lets any other event through to L2's IDT it calls
+ *     vmx_note_delivery(cpu, vector, kind, error), so that a VM exit during
+ *     that delivery (nested fault, EPT violation, ...) reports the event in
+ *     the IDT-vectoring fields (SDM 27.2.4).  A VM exit uses the note only
+ *     while cpu->in_event says a delivery is under way.
+ */
+bool vmx_event_injected(struct cpu *cpu);
+void vmx_note_delivery(struct cpu *cpu, int vector, int kind, uint32_t error);
+
 /* ept.c */
 /* Translate an L2 guest-physical address through L1's EPT; VM-exits on a
  * violation or misconfiguration.  Returns the L1-physical address. */
@@ -202,6 +264,126 @@ uint64_t ept_translate(struct cpu *cpu, uint64_t gpa, unsigned acc);
 /* vmx_caps.c */
 int vmx_caps_msr(struct cpu *cpu, uint32_t msr, uint64_t *val);
 uint64_t vmx_cr0_fixed0(void), vmx_cr0_fixed1(void), vmx_cr4_fixed0(void), vmx_cr4_fixed1(void);
+
+/* VM-execution / exit / entry control bits (SDM Vol.3 24.6-24.8). */
+#define VMX_PIN_EXT_INTR (1u << 0)
+#define VMX_PIN_NMI (1u << 3)
+#define VMX_PIN_VIRTUAL_NMI (1u << 5)
+#define VMX_PIN_PREEMPT_TIMER (1u << 6)
+#define VMX_PIN_POSTED_INTR (1u << 7)
+
+#define VMX_PROC_INTR_WINDOW (1u << 2)
+#define VMX_PROC_TSC_OFFSET (1u << 3)
+#define VMX_PROC_HLT (1u << 7)
+#define VMX_PROC_INVLPG (1u << 9)
+#define VMX_PROC_MWAIT (1u << 10)
+#define VMX_PROC_RDPMC (1u << 11)
+#define VMX_PROC_RDTSC (1u << 12)
+#define VMX_PROC_CR3_LOAD (1u << 15)
+#define VMX_PROC_CR3_STORE (1u << 16)
+#define VMX_PROC_TERTIARY (1u << 17)
+#define VMX_PROC_CR8_LOAD (1u << 19)
+#define VMX_PROC_CR8_STORE (1u << 20)
+#define VMX_PROC_TPR_SHADOW (1u << 21)
+#define VMX_PROC_NMI_WINDOW (1u << 22)
+#define VMX_PROC_MOV_DR (1u << 23)
+#define VMX_PROC_UNCOND_IO (1u << 24)
+#define VMX_PROC_IO_BITMAPS (1u << 25)
+#define VMX_PROC_MTF (1u << 27)
+#define VMX_PROC_MSR_BITMAPS (1u << 28)
+#define VMX_PROC_MONITOR (1u << 29)
+#define VMX_PROC_PAUSE (1u << 30)
+#define VMX_PROC_SECONDARY (1u << 31)
+
+#define VMX_PROC2_VIRT_APIC_ACCESS (1u << 0)
+#define VMX_PROC2_EPT (1u << 1)
+#define VMX_PROC2_DESC_TABLE (1u << 2)
+#define VMX_PROC2_RDTSCP (1u << 3)
+#define VMX_PROC2_VIRT_X2APIC (1u << 4)
+#define VMX_PROC2_VPID (1u << 5)
+#define VMX_PROC2_WBINVD (1u << 6)
+#define VMX_PROC2_UNRESTRICTED (1u << 7)
+#define VMX_PROC2_APIC_REG_VIRT (1u << 8)
+#define VMX_PROC2_VINTR_DELIVERY (1u << 9)
+#define VMX_PROC2_PAUSE_LOOP (1u << 10)
+#define VMX_PROC2_RDRAND (1u << 11)
+#define VMX_PROC2_INVPCID (1u << 12)
+#define VMX_PROC2_VMFUNC (1u << 13)
+#define VMX_PROC2_SHADOW_VMCS (1u << 14)
+#define VMX_PROC2_ENCLS (1u << 15)
+#define VMX_PROC2_RDSEED (1u << 16)
+#define VMX_PROC2_PML (1u << 17)
+#define VMX_PROC2_EPT_VE (1u << 18)
+#define VMX_PROC2_XSAVES (1u << 20)
+#define VMX_PROC2_TSC_SCALING (1u << 25)
+
+#define VMX_EXITCTL_SAVE_DEBUG (1u << 2)
+#define VMX_EXITCTL_HOST_64 (1u << 9)
+#define VMX_EXITCTL_LOAD_PERF_GLOBAL (1u << 12)
+#define VMX_EXITCTL_ACK_INTR (1u << 15)
+#define VMX_EXITCTL_SAVE_PAT (1u << 18)
+#define VMX_EXITCTL_LOAD_PAT (1u << 19)
+#define VMX_EXITCTL_SAVE_EFER (1u << 20)
+#define VMX_EXITCTL_LOAD_EFER (1u << 21)
+#define VMX_EXITCTL_SAVE_PREEMPT (1u << 22)
+
+#define VMX_ENTRYCTL_LOAD_DEBUG (1u << 2)
+#define VMX_ENTRYCTL_IA32E_GUEST (1u << 9)
+#define VMX_ENTRYCTL_SMM (1u << 10)
+#define VMX_ENTRYCTL_DUAL_MONITOR (1u << 11)
+#define VMX_ENTRYCTL_LOAD_PERF_GLOBAL (1u << 13)
+#define VMX_ENTRYCTL_LOAD_PAT (1u << 14)
+#define VMX_ENTRYCTL_LOAD_EFER (1u << 15)
+
+/* IA32_VMX_MISC (SDM A.6): preemption timer counts down once every
+ * 2^VMX_PREEMPT_TIMER_RATE TSC ticks; up to VMX_CR3_TARGETS CR3 targets;
+ * MSR lists of up to VMX_MSR_LIST_MAX entries (512 * (N + 1), N = 0). */
+#define VMX_PREEMPT_TIMER_RATE 5
+#define VMX_CR3_TARGETS 4
+#define VMX_MSR_LIST_MAX 512
+#define VMX_MISC_EFER_LMA_SAVED (1ull << 5) /* exits store EFER.LMA in entry ctl bit 9 */
+#define VMX_MISC_ACT_HLT (1ull << 6)
+#define VMX_MISC_ACT_SHUTDOWN (1ull << 7)
+#define VMX_MISC_ACT_WAIT_SIPI (1ull << 8)
+#define VMX_MISC_VMWRITE_ANY (1ull << 29)     /* not advertised: VMWRITE to exit info → error 13 */
+#define VMX_MISC_INJECT_LEN0 (1ull << 30)     /* not advertised */
+
+/* IA32_VMX_EPT_VPID_CAP bits (SDM A.10). */
+#define VMX_EPT_EXEC_ONLY (1ull << 0)
+#define VMX_EPT_PWL4 (1ull << 6)
+#define VMX_EPT_MT_UC (1ull << 8)
+#define VMX_EPT_MT_WB (1ull << 14)
+#define VMX_EPT_2MB (1ull << 16)
+#define VMX_EPT_1GB (1ull << 17)
+#define VMX_EPT_INVEPT (1ull << 20)
+#define VMX_EPT_AD (1ull << 21)
+#define VMX_EPT_INVEPT_SINGLE (1ull << 25)
+#define VMX_EPT_INVEPT_ALL (1ull << 26)
+#define VMX_VPID_INVVPID (1ull << 32)
+#define VMX_VPID_INDIV_ADDR (1ull << 40)
+#define VMX_VPID_SINGLE (1ull << 41)
+#define VMX_VPID_ALL (1ull << 42)
+#define VMX_VPID_SINGLE_NONGLOBAL (1ull << 43)
+
+/* Allowed settings of the VMX controls, the same numbers the capability
+ * MSRs report (SDM A.3-A.5): a control value v is valid iff
+ *   (v & must_be_1) == must_be_1 && (v & ~may_be_1) == 0.
+ * IA32_VMX_BASIC bit 55 is 1, so VM entry checks against the TRUE MSRs
+ * (true_ctls = true); the non-TRUE values only differ for the default1
+ * classes (SDM A.2). */
+void vmx_allowed_pin(bool true_ctls, uint32_t *must_be_1, uint32_t *may_be_1);
+void vmx_allowed_proc(bool true_ctls, uint32_t *must_be_1, uint32_t *may_be_1);
+void vmx_allowed_proc2(uint32_t *must_be_1, uint32_t *may_be_1);
+void vmx_allowed_exit(bool true_ctls, uint32_t *must_be_1, uint32_t *may_be_1);
+void vmx_allowed_entry(bool true_ctls, uint32_t *must_be_1, uint32_t *may_be_1);
+/* Convenience: true iff v is an allowed setting per the pair above. */
+static inline bool vmx_ctl_ok(uint32_t v, uint32_t must_be_1, uint32_t may_be_1)
+{
+    return (v & must_be_1) == must_be_1 && (v & ~may_be_1) == 0;
+}
+uint64_t vmx_misc_caps(void);      /* IA32_VMX_MISC */
+uint64_t vmx_ept_vpid_caps(void);  /* IA32_VMX_EPT_VPID_CAP */
+uint64_t vmx_vmfunc_caps(void);    /* IA32_VMX_VMFUNC: bit 0 EPTP switching */
 
 /* Trace/stats */
 void vmx_trace(struct cpu *cpu, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

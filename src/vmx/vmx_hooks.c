@@ -3,6 +3,7 @@
  * engine behaves as a CPU without VT-x.
  */
 #include "vmx/vmx_hooks.h"
+#include "vmx/vmx.h"
 
 #include "cpu/insn.h"
 
@@ -14,11 +15,6 @@ bool vmx_event_exit(struct cpu *cpu, int vector, enum event_kind kind, uint32_t 
 bool vmx_cr_access_exit(struct cpu *cpu, const struct insn *in)
 {
     return false;
-}
-
-int vmx_msr_read(struct cpu *cpu, uint32_t msr, uint64_t *val)
-{
-    return -1;
 }
 
 bool vmx_intr_exits(struct cpu *cpu)
@@ -36,19 +32,6 @@ bool vmx_sipi_exit(struct cpu *cpu, uint32_t vector)
     return false;
 }
 
-int vmx_cpu_init(struct cpu *cpu)
-{
-    return 0;
-}
-
-void vmx_cpu_destroy(struct cpu *cpu)
-{
-}
-
-void vmx_print_stats(struct cpu *cpu, FILE *f)
-{
-}
-
 void vmx_op_intercept(struct cpu *cpu, const struct insn *in)
 {
     op_rows[in->row].fn(cpu, in);
@@ -62,4 +45,9 @@ uint8_t *vmx_guest_phys_host(struct cpu *cpu, uint64_t gpa, unsigned len, unsign
 bool vmx_block_boundary(struct cpu *cpu)
 {
     return false;
+}
+
+bool vmx_in_root(const struct cpu *cpu)
+{
+    return cpu->vmx && cpu->vmx->vmxon && !cpu->nonroot;
 }

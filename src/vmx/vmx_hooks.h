@@ -36,6 +36,9 @@ uint8_t *vmx_guest_phys_host(struct cpu *cpu, uint64_t gpa, unsigned len, unsign
  * timer, MTF.  True if a VM exit happened. */
 bool vmx_block_boundary(struct cpu *cpu);
 
+/* In VMX root operation (VMXON executed, not running a guest). */
+bool vmx_in_root(const struct cpu *cpu);
+
 /* Per-vCPU VMX state (NestedVirtualization=enabled). */
 int vmx_cpu_init(struct cpu *cpu);
 void vmx_cpu_destroy(struct cpu *cpu);

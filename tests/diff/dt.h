@@ -20,9 +20,10 @@
 #define DT_CODE 0x10000
 #define DT_CODE_SIZE 0x1000
 #define DT_SCR 0x20000
-#define DT_SCR_SIZE 0x1000 /* the window templates use and the tester compares */
+#define DT_SCR_SIZE 0x2000 /* the window templates use and the tester compares:
+                              two pages, so accesses may straddle a page */
 #define DT_SCR_MAP 0x10000
-#define DT_RSP (DT_SCR + 0x800)
+#define DT_RSP (DT_SCR + 0x1000)
 #define DT_CTL 0x30000
 #define DT_CTL_SIZE 0x1000
 
@@ -34,6 +35,10 @@
 #define DT_HOST_RSP (DT_CTL + 0x200)
 #define DT_CODE_PTR (DT_CTL + 0x208)
 #define DT_RET_PTR (DT_CTL + 0x210)
+#define DT_FARPTR (DT_CTL + 0x218) /* m16:32 far pointer to DT_CODE, CS 0x23 */
+#define DT_USER_CS32 0x23
+#define DT_USER_CS64 0x33
+#define DT_USER_DS 0x2b
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
@@ -52,6 +57,7 @@ struct dt_seq {
     uint8_t code[DT_MAX_CODE];
     unsigned len;
     unsigned ninsn;
+    bool m32;                           /* 32-bit compatibility-mode code */
     uint16_t insn_off[DT_MAX_INSN];    /* start offset of each instruction */
     uint32_t undef_before[DT_MAX_INSN]; /* flags undefined before it */
     uint32_t undef_end;                 /* flags undefined after the last one */
@@ -66,16 +72,18 @@ struct dt_features {
 extern const char *const dt_template_names[];
 extern const unsigned dt_ntemplates;
 
-/* Generate a sequence of 'ntemplates' templates from 'seed'; 'only' (or
- * NULL) restricts the templates to those whose name contains it. */
+/* Generate a sequence of 'ntemplates' templates from 'seed' for 64-bit or
+ * (m32) 32-bit code; 'only' (or NULL) restricts the templates to those whose
+ * name contains it. */
 void dt_gen_seq(struct dt_seq *s, uint64_t seed, unsigned ntemplates,
-                const struct dt_features *f, const char *only);
+                const struct dt_features *f, const char *only, bool m32);
 /* Random initial registers/flags and scratch contents. */
 void dt_gen_state(struct dt_regs *regs, uint8_t *scratch, uint64_t seed);
 uint64_t dt_mix(uint64_t x);
 
 /* dt_native.S: run the code at DT_CODE with the registers at DT_IN. */
 void dt_native_enter(void);
+void dt_native_enter32(void);
 void dt_native_exit(void);
 #endif
 

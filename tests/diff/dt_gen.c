@@ -34,6 +34,9 @@ struct g {
     struct dt_seq *s;
     uint64_t rng;
     uint32_t undef;
+    uint32_t avoid; /* registers pick_mem must not use as base/index */
+    bool stop;      /* an instruction that always faults was emitted */
+    bool m32;       /* 32-bit (compatibility) mode: no REX, no 64-bit operands */
     const struct dt_features *f;
 };
 
@@ -69,6 +72,12 @@ static uint64_t rval(struct g *g, unsigned size)
     case 5: return (m - rn(g, 256)) & m;
     default: return rnd(g) & m;
     }
+}
+
+/* An address in the scratch window with 'margin' bytes free on both sides. */
+static uint64_t scr_addr(struct g *g, unsigned margin)
+{
+    return DT_SCR + margin + rn(g, DT_SCR_SIZE - 2 * margin);
 }
 
 static void desc(struct g *g, const char *fmt, const char *a, unsigned b)
@@ -139,8 +148,8 @@ static void emit(struct g *g, const struct enc *e)
 {
     begin(g);
     /* Prefix noise: ignored segment overrides in 64-bit mode. */
-    if (rn(g, 16) == 0)
-        byte(g, (uint8_t[]){ 0x2e, 0x3e, 0x26, 0x36 }[rn(g, 4)]);
+    if (rn(g, 16) == 0) /* (not CS outside 64-bit mode: writes would fault) */
+        byte(g, (uint8_t[]){ 0x2e, 0x3e, 0x26, 0x36 }[rn(g, 4) | g->m32]);
     if (e->lock)
         byte(g, 0xf0);
     for (unsigned i = 0; i < e->npfx; i++)
@@ -156,7 +165,7 @@ static void emit(struct g *g, const struct enc *e)
     } else if (e->plusr >= 0) {
         rex |= ((unsigned)e->plusr >> 3) & 1;
     }
-    if (rex != 0x40 || e->force_rex)
+    if ((rex != 0x40 || e->force_rex) && !g->m32)
         byte(g, (uint8_t)rex);
     if (e->map) {
         byte(g, 0x0f);
@@ -180,10 +189,10 @@ static void emit(struct g *g, const struct enc *e)
             byte(g, 0x24);
             byte(g, (uint8_t)(o->addr - DT_RSP));
             break;
-        case M_RIP:
+        case M_RIP: /* [disp32]: RIP-relative in 64-bit mode, absolute otherwise */
             byte(g, (uint8_t)(0x05 | reg));
-            rip_patch = (int)g->s->len;
-            bytes(g, 0, 4);
+            rip_patch = g->m32 ? -1 : (int)g->s->len;
+            bytes(g, g->m32 ? o->addr : 0, 4);
             break;
         default: { /* M_BASE: always SIB, disp8 or disp32 */
             bool d8 = o->disp >= -128 && o->disp < 128;
@@ -205,7 +214,7 @@ static void emit(struct g *g, const struct enc *e)
 static void mov_imm(struct g *g, unsigned r, uint64_t v)
 {
     struct enc e = { .plusr = -1 };
-    if (v <= 0xffffffffull) {
+    if (v <= 0xffffffffull || g->m32) {
         e.opc = 0xb8;
         e.plusr = (int)r;
         e.immsz = 4;
@@ -243,13 +252,13 @@ static void need(struct g *g, uint32_t mask)
  * AH..BH) allows 0-7 only. */
 static unsigned pick_src(struct g *g, bool legacy)
 {
-    return rn(g, legacy ? 8 : 16);
+    return rn(g, legacy || g->m32 ? 8 : 16);
 }
 
 /* Never RSP (or SPL) as a destination. */
 static unsigned pick_dst(struct g *g, unsigned size, bool legacy)
 {
-    if (legacy)
+    if (legacy || g->m32)
         return size == 1 ? rn(g, 8) : (unsigned[]){ 0, 1, 2, 3, 5, 6, 7 }[rn(g, 7)];
     unsigned r;
     do
@@ -263,6 +272,8 @@ static struct opnd pick_mem(struct g *g, unsigned size, bool legacy, bool align)
 {
     struct opnd o = { .kind = M_ABS };
     uint64_t off = 64 + rn(g, DT_SCR_SIZE - 128 - size);
+    if (size > 1 && rn(g, 8) == 0) /* straddle the page boundary in the middle */
+        off = 0x1000 - 1 - rn(g, size - 1);
     if (align || rn(g, 2))
         off &= ~(uint64_t)(size - 1);
     o.addr = DT_SCR + off;
@@ -277,13 +288,15 @@ static struct opnd pick_mem(struct g *g, unsigned size, bool legacy, bool align)
     case 2: o.kind = M_RIP; break;
     default: {
         o.kind = M_BASE;
-        o.base = pick_dst(g, 8, legacy);
+        do
+            o.base = pick_dst(g, 8, legacy);
+        while (g->avoid >> o.base & 1);
         o.scale = rn(g, 4);
         o.disp = rn(g, 2) ? (int32_t)rn(g, 256) - 128 : (int32_t)rn(g, 0x2000) - 0x1000;
         uint64_t idx = 0;
         do
-            o.index = rn(g, legacy ? 8 : 16);
-        while (o.index == o.base);
+            o.index = rn(g, legacy || g->m32 ? 8 : 16);
+        while (o.index == o.base || (o.index != 4 && (g->avoid >> o.index & 1)));
         if (o.index == 4) {
             /* no index */
         } else {
@@ -294,7 +307,7 @@ static struct opnd pick_mem(struct g *g, unsigned size, bool legacy, bool align)
         break;
     }
     }
-    o.a32 = rn(g, 8) == 0;
+    o.a32 = rn(g, 8) == 0 && !g->m32; /* (16-bit addresses cannot reach DT_SCR) */
     return o;
 }
 
@@ -320,8 +333,8 @@ static struct sz pick_size(struct g *g, bool bytes_ok)
     struct sz z;
     do
         z.size = sizes[rn(g, 4)];
-    while (z.size == 1 && !bytes_ok);
-    z.legacy = z.size == 1 && rn(g, 2);
+    while ((z.size == 1 && !bytes_ok) || (z.size == 8 && g->m32));
+    z.legacy = z.size == 1 && (rn(g, 2) || g->m32);
     return z;
 }
 
@@ -331,8 +344,12 @@ static void size_enc(struct g *g, struct enc *e, struct sz z)
         e->pfx[e->npfx++] = 0x66;
     if (z.size == 8)
         e->w = true;
-    if (z.size == 1 && !z.legacy)
+    if (z.size == 1 && !z.legacy) {
         e->force_rex = true;
+        e->w = rn(g, 8) == 0; /* REX.W is ignored by byte operations */
+    }
+    if (z.size == 1 && rn(g, 16) == 0)
+        e->pfx[e->npfx++] = 0x66; /* so is an operand-size prefix */
     if (z.size != 1 && rn(g, 16) == 0)
         e->force_rex = true; /* a REX with no bits set */
 }
@@ -383,11 +400,14 @@ static void t_alu(struct g *g)
         break;
     }
     e.lock = op != 7 && (form == 0 || form >= 3) && e.rm.kind != M_NONE && rn(g, 3) == 0;
+    if (!e.lock && rn(g, 16) == 0)
+        e.pfx[e.npfx++] = rn(g, 2) ? 0xf2 : 0xf3; /* ignored REP prefixes */
     if (e.lock && e.rm.kind != M_NONE)
         e.rm = pick_mem(g, z.size, z.legacy, true);
     emit(g, &e);
     fl(g, ALL, (op == 1 || op == 4 || op == 6) ? AF : 0);
-    desc(g, "%s ", (const char *[]){ "add", "or", "adc", "sbb", "and", "sub", "xor", "cmp" }[op], 0);
+    static const char *const names[] = { "add", "or", "adc", "sbb", "and", "sub", "xor", "cmp" };
+    desc(g, "%s ", names[op], 0);
 }
 
 /* TEST 84/85/A8/A9/F6 /0/F7 /0; NOT NEG (F6/F7 /2 /3); INC DEC (FE/FF). */
@@ -440,7 +460,7 @@ static void t_unary(struct g *g)
         fl(g, ALL, 0);
     else if (k >= 3)
         fl(g, ALL & ~CF, 0);
-    desc(g, "%s ", (const char *[]){ "test", "not", "neg", "inc", "dec", "inc" }[k], 0);
+    desc(g, "%s ", (const char *[]){ "test", "not", "neg", "dec", "inc", "dec" }[k], 0);
 }
 
 /* Group 2 shifts/rotates by 1, imm8 and CL (CL set just before). */
@@ -449,6 +469,7 @@ static void t_shift(struct g *g)
     unsigned op = rn(g, 8);
     struct sz z = pick_size(g, true);
     unsigned form = rn(g, 3), count;
+    g->avoid = 1u << 1;
     if (form == 2) {
         count = rn(g, 256);
         struct enc m = { .plusr = 1, .opc = 0xb0, .immsz = 1, .imm = count }; /* mov cl, imm8 */
@@ -470,6 +491,7 @@ static void t_shift(struct g *g)
     }
     e.regf = op;
     e.rm = pick_rm(g, z.size, z.legacy, true, true);
+    g->avoid = 0;
     emit(g, &e);
     if (c) {
         uint32_t of = c == 1 ? 0 : OF;
@@ -478,7 +500,8 @@ static void t_shift(struct g *g)
         else
             fl(g, ALL, AF | of | ((op == 4 || op == 5 || op == 6) && c >= bits ? CF : 0));
     }
-    desc(g, "%s(%u) ", (const char *[]){ "rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar" }[op], c);
+    static const char *const names[] = { "rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar" };
+    desc(g, "%s(%u) ", names[op], c);
 }
 
 /* SHLD/SHRD by imm8 or CL; 16-bit counts kept <= 16 (larger is undefined). */
@@ -487,6 +510,7 @@ static void t_dshift(struct g *g)
     struct sz z = pick_size(g, false);
     bool cl = rn(g, 2);
     unsigned count = rn(g, 256);
+    g->avoid = 1u << 1;
     if (z.size == 2)
         count = (count & ~31u) | rn(g, 17);
     if (cl) {
@@ -504,6 +528,7 @@ static void t_dshift(struct g *g)
     }
     e.regf = pick_src(g, false);
     e.rm = pick_rm(g, z.size, false, true, true);
+    g->avoid = 0;
     emit(g, &e);
     if (c)
         fl(g, ALL, AF | (c == 1 ? 0 : OF));
@@ -552,7 +577,9 @@ static void t_div(struct g *g)
     struct opnd rm;
     bool mem = rn(g, 2);
     if (mem) {
+        g->avoid = 1u << 0 | 1u << 2;
         rm = pick_mem(g, z.size, z.legacy, false);
+        g->avoid = 0;
         /* store the divisor: MOV r/m, imm (C6/C7 /0); 64-bit via simm32 */
         if (z.size == 8)
             d = (uint64_t)(int64_t)(int32_t)d;
@@ -568,9 +595,12 @@ static void t_div(struct g *g)
         do
             rm.reg = pick_dst(g, z.size, z.legacy);
         while (rm.reg == 0 || rm.reg == 2 || (z.size == 1 && rm.reg == 4));
-        mov_imm(g, rm.reg, d & m);
-        if (z.size == 1)
-            mov_imm(g, rm.reg, d & 0xff); /* AH..BH numbering is only for bytes */
+        if (z.size == 1) { /* MOV r8, imm8 without REX: AH..BH numbering */
+            struct enc b = { .plusr = (int)rm.reg, .opc = 0xb0, .immsz = 1, .imm = d & 0xff };
+            emit(g, &b);
+        } else {
+            mov_imm(g, rm.reg, d & m);
+        }
     }
     if (!risky) {
         if (sign) {
@@ -581,7 +611,8 @@ static void t_div(struct g *g)
             emit(g, &c); /* CBW for bytes, else CWD/CDQ/CQO */
         } else if (z.size == 1) {
             /* AH < divisor: mov ah, imm8 */
-            struct enc c = { .plusr = 4, .opc = 0xb0, .immsz = 1, .imm = rn(g, (unsigned)(d & 0xff)) };
+            struct enc c = { .plusr = 4, .opc = 0xb0, .immsz = 1 };
+            c.imm = rn(g, (unsigned)(d & 0xff));
             emit(g, &c);
         } else {
             mov_imm(g, 2, (rnd(g) % (d & m)) & m);
@@ -615,12 +646,11 @@ static void t_bt(struct g *g)
         e.opc = (uint8_t[]){ 0xa3, 0xab, 0xb3, 0xbb }[k];
         e.rm = pick_rm(g, z.size, false, true, true);
         if (e.rm.kind != M_NONE) {
-            /* keep EA + size * (offset DIV bits) inside the window */
-            e.rm = pick_mem(g, z.size, false, false);
-            if (e.rm.kind != M_RSP) {
-                e.rm.kind = e.rm.kind == M_BASE ? M_ABS : e.rm.kind;
-                e.rm.addr = DT_SCR + 1024 + rn(g, 2048);
-            }
+            /* keep EA + size * (offset DIV bits) inside the window; no
+             * base register (the offset register is set afterwards) */
+            e.rm = (struct opnd){ .kind = (unsigned[]){ M_ABS, M_RSP, M_RIP }[rn(g, 3)] };
+            e.rm.addr = e.rm.kind == M_RSP ? DT_RSP - 128 + rn(g, 240) : scr_addr(g, 1024);
+            e.rm.addr &= ~(uint64_t)(z.size - 1);
             int64_t off = (int64_t)rn(g, 8 * 600) - 8 * 300;
             do
                 e.regf = pick_dst(g, 8, false);
@@ -630,8 +660,11 @@ static void t_bt(struct g *g)
             e.regf = pick_src(g, false);
         }
     }
-    if (k && e.rm.kind != M_NONE && rn(g, 3) == 0)
+    if (k && e.rm.kind != M_NONE && rn(g, 3) == 0) {
         e.lock = true;
+        if (imm)
+            e.rm = pick_mem(g, z.size, false, true);
+    }
     emit(g, &e);
     fl(g, CF, OF | SF | AF | PF);
     desc(g, "%s ", (const char *[]){ "bt", "bts", "btr", "btc" }[k], 0);
@@ -652,21 +685,27 @@ static void t_bitmisc(struct g *g)
     size_enc(g, &e, z);
     e.regf = pick_dst(g, z.size, false);
     e.rm = pick_rm(g, z.size, false, false, k != 5);
-    if (rn(g, 4) == 0 && e.rm.kind == M_NONE && k < 5)
+    if (rn(g, 4) == 0 && e.rm.kind == M_NONE && e.rm.reg != 4 && k < 5)
         mov_imm(g, e.rm.reg, 0); /* zero sources */
+    uint32_t def = 0, undef = 0;
     switch (k) {
-    case 0: e.opc = 0xbc; fl(g, ZF, CF | OF | SF | AF | PF); break;
-    case 1: e.opc = 0xbd; fl(g, ZF, CF | OF | SF | AF | PF); break;
+    case 0:
+    case 1:
+        e.opc = k == 0 ? 0xbc : 0xbd;
+        def = ZF;
+        undef = CF | OF | SF | AF | PF;
+        break;
     case 2:
     case 3:
         e.pfx[e.npfx++] = 0xf3;
         e.opc = k == 2 ? 0xbc : 0xbd;
-        fl(g, CF | ZF, OF | SF | AF | PF);
+        def = CF | ZF;
+        undef = OF | SF | AF | PF;
         break;
     case 4:
         e.pfx[e.npfx++] = 0xf3;
         e.opc = 0xb8;
-        fl(g, ALL, 0);
+        def = ALL;
         break;
     case 5:
         e.modrm = false;
@@ -681,21 +720,24 @@ static void t_bitmisc(struct g *g)
         break;
     default:
         e.map = 0x0f38;
-        e.pfx[e.npfx++] = 0xf2;
         if (rn(g, 3) == 0) {
+            e.npfx = 0;
+            e.pfx[e.npfx++] = 0xf2;
             e.opc = 0xf0;
             e.w = rn(g, 2);
             e.rm = pick_rm(g, 1, false, false, true);
             e.force_rex = true;
         } else {
+            e.pfx[e.npfx++] = 0xf2;
             e.opc = 0xf1;
-            if (rn(g, 3) == 0)
-                e.pfx[e.npfx++] = 0x66;
         }
         break;
     }
     emit(g, &e);
-    desc(g, "%s ", (const char *[]){ "bsf", "bsr", "tzcnt", "lzcnt", "popcnt", "bswap", "movbe", "crc32" }[k], 0);
+    fl(g, def, undef);
+    static const char *const names[] = { "bsf",    "bsr",   "tzcnt", "lzcnt",
+                                         "popcnt", "bswap", "movbe", "crc32" };
+    desc(g, "%s ", names[k], 0);
 }
 
 /* MOV forms, MOVZX/MOVSX/MOVSXD, LEA, CMOVcc, SETcc, CBW/CWD, flag ops, XLAT. */
@@ -728,12 +770,12 @@ static void t_data(struct g *g)
     case 2: /* A0-A3 moffs64 */
         e.modrm = false;
         e.opc = (uint8_t)(0xa0 + (b ? 0 : 1) + (rn(g, 2) ? 2 : 0));
-        e.immsz = 8;
-        e.imm = DT_SCR + 64 + rn(g, 2048);
+        e.immsz = g->m32 ? 4 : 8;
+        e.imm = scr_addr(g, 64);
         e.force_rex = false;
         break;
     case 3: { /* MOVZX/MOVSX (0F B6 B7 BE BF), MOVSXD (63) */
-        unsigned v = rn(g, 5);
+        unsigned v = rn(g, g->m32 ? 4 : 5); /* no MOVSXD (ARPL) outside 64-bit mode */
         while (z.size == 2 && (v == 1 || v == 3 || v == 4))
             v = 0;
         unsigned src = v == 4 ? 4 : (v & 1) ? 2 : 1;
@@ -754,15 +796,16 @@ static void t_data(struct g *g)
         e.opc = 0x8d;
         e.regf = pick_dst(g, z.size, false);
         struct opnd o = { .kind = M_BASE };
-        o.base = rn(g, 16);
+        unsigned nr = g->m32 ? 8 : 16;
+        o.base = rn(g, nr);
         do
-            o.index = rn(g, 16);
+            o.index = rn(g, nr);
         while (o.index == 4 && rn(g, 2));
         o.scale = rn(g, 4);
         o.disp = (int32_t)rnd(g);
         if (rn(g, 2))
             o.disp = (int8_t)o.disp;
-        o.a32 = rn(g, 3) == 0;
+        o.a32 = rn(g, 3) == 0 && !g->m32;
         if (rn(g, 6) == 0) {
             o.kind = M_RIP;
             o.addr = DT_CODE + rn(g, 0x100000);
@@ -811,7 +854,7 @@ static void t_data(struct g *g)
         return;
     }
     case 9: { /* XLAT with RBX in the window */
-        mov_imm(g, 3, DT_SCR + 64 + rn(g, 2048));
+        mov_imm(g, 3, scr_addr(g, 512));
         struct enc x = { .plusr = -1, .opc = 0xd7 };
         emit(g, &x);
         desc(g, "%s ", "xlat", 0);
@@ -838,7 +881,9 @@ static void t_data(struct g *g)
     }
     }
     emit(g, &e);
-    desc(g, "%s ", (const char *[]){ "mov", "movimm", "moffs", "movx", "lea", "cmov", "setcc", "cbw" }[k], 0);
+    static const char *const names[] = { "mov", "movimm", "moffs", "movx",
+                                         "lea", "cmov",   "setcc", "cbw" };
+    desc(g, "%s ", names[k], 0);
 }
 
 /* XCHG, XADD, CMPXCHG, CMPXCHG8B/16B (with LOCK on memory). */
@@ -850,16 +895,16 @@ static void t_atomic(struct g *g)
     size_enc(g, &e, z);
     bool b = z.size == 1;
     if (k == 4) { /* CMPXCHG8B / 16B: memory only, sometimes misaligned 16B */
-        bool w16 = g->f->cx16 && rn(g, 2);
+        bool w16 = g->f->cx16 && rn(g, 2) && !g->m32;
         e.npfx = 0;
         e.w = w16;
         e.force_rex = false;
         e.map = 0x0f;
         e.opc = 0xc7;
         e.regf = 1;
-        e.rm = pick_mem(g, w16 ? 16 : 8, false, rn(g, 8) != 0);
-        if (!w16 && e.rm.addr % 8)
-            e.rm.addr &= ~7ull; /* avoid split locks on the host */
+        g->avoid = 1u << 0 | 1u << 2;
+        e.rm = pick_mem(g, w16 ? 16 : 8, false, !w16 || rn(g, 8) != 0);
+        g->avoid = 0;
         e.lock = rn(g, 2);
         if (rn(g, 2)) { /* make success likely: load rDX:rAX from memory first */
             struct enc l = { .plusr = -1, .modrm = true, .w = true, .opc = 0x8b, .rm = e.rm };
@@ -902,7 +947,9 @@ static void t_atomic(struct g *g)
     e.regf = pick_dst(g, z.size, z.legacy);
     e.rm = pick_rm(g, z.size, z.legacy, true, true);
     if (e.rm.kind != M_NONE) {
+        g->avoid = 1u << 0;
         e.rm = pick_mem(g, z.size, z.legacy, true);
+        g->avoid = 0;
         e.lock = rn(g, 2);
         if (k == 2 && rn(g, 2)) { /* make CMPXCHG succeed sometimes */
             struct enc l = { .plusr = -1, .modrm = true, .opc = b ? 0x8a : 0x8b, .rm = e.rm };
@@ -923,10 +970,12 @@ static void t_string(struct g *g)
     static const uint8_t ops[] = { 0xa4, 0xa6, 0xaa, 0xac, 0xae }; /* movs cmps stos lods scas */
     unsigned k = rn(g, 5);
     struct sz z = pick_size(g, true);
-    unsigned rep = rn(g, 3); /* 0 none, 1 F3, 2 F2 */
+    unsigned rep = rn(g, 3); /* 0 none, 1 F3, 2 F2 (F2 only with CMPS/SCAS) */
+    if (rep == 2 && k != 1 && k != 4)
+        rep = 1;
     unsigned n = rn(g, 17);
-    mov_imm(g, 6, DT_SCR + 512 + rn(g, 3072));
-    mov_imm(g, 7, DT_SCR + 512 + rn(g, 3072));
+    mov_imm(g, 6, scr_addr(g, 512));
+    mov_imm(g, 7, scr_addr(g, 512));
     if (rep)
         mov_imm(g, 1, n);
     struct enc d = { .plusr = -1, .opc = rn(g, 2) ? 0xfc : 0xfd };
@@ -943,29 +992,146 @@ static void t_string(struct g *g)
     desc(g, "%s(%u) ", (const char *[]){ "movs", "cmps", "stos", "lods", "scas" }[k], rep ? n : 1);
 }
 
+/* Encodings that must raise #UD: LOCK misuse, LEA/MOVBE/CMPXCHG8B with a
+ * register operand, UD0/UD1/UD2, opcodes invalid in 64-bit mode. */
+static void t_invalid(struct g *g)
+{
+    static const uint8_t i64[] = { 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f,
+                                   0x37, 0x3f, 0x60, 0x61, 0xd4, 0xd5, 0xd6 };
+    struct enc e = { .plusr = -1, .modrm = true };
+    unsigned k = rn(g, g->m32 ? 7 : 9);
+    e.regf = rn(g, 8);
+    e.rm.reg = rn(g, 8);
+    switch (k) {
+    case 0: /* LOCK with a register destination */
+        e.lock = true;
+        e.opc = (uint8_t)(rn(g, 7) * 8 + rn(g, 2));
+        break;
+    case 1: /* LOCK MOV / LOCK CMP / LOCK TEST with memory */
+        e.lock = true;
+        e.opc = (uint8_t[]){ 0x88, 0x89, 0x38, 0x39, 0x84, 0x85 }[rn(g, 6)];
+        e.rm = pick_mem(g, 8, true, true);
+        break;
+    case 2: e.opc = 0x8d; break; /* LEA r, r */
+    case 3:
+        e.map = 0x0f38;
+        e.opc = (uint8_t)(0xf0 + rn(g, 2)); /* MOVBE r, r */
+        break;
+    case 4:
+        e.map = 0x0f;
+        e.opc = 0xc7;
+        e.regf = 1; /* CMPXCHG8B r */
+        break;
+    case 5:
+        e.map = 0x0f;
+        e.opc = (uint8_t[]){ 0x0b, 0xb9, 0xff }[rn(g, 3)];
+        e.modrm = e.opc != 0x0b;
+        break;
+    case 6: /* LOCK BT m, r */
+        e.lock = true;
+        e.map = 0x0f;
+        e.opc = 0xa3;
+        e.rm = pick_mem(g, 8, false, true);
+        break;
+    case 7: /* 82 /r is invalid in 64-bit mode */
+        e.opc = 0x82;
+        e.immsz = 1;
+        break;
+    default:
+        e.modrm = false;
+        e.opc = i64[rn(g, sizeof(i64))];
+        break;
+    }
+    emit(g, &e);
+    g->stop = true;
+    desc(g, "%s ", "invalid", 0);
+}
+
+/* 32-bit mode only: INC/DEC 40-4F, the BCD adjusts, the 82 group. */
+static void t_legacy32(struct g *g)
+{
+    unsigned k = rn(g, 5);
+    struct enc e = { .plusr = -1 };
+    static const char *const names[] = { "incdec4x", "daa/das", "aaa/aas", "aam/aad", "grp82" };
+    switch (k) {
+    case 0:
+        if (rn(g, 2))
+            e.pfx[e.npfx++] = 0x66;
+        e.opc = rn(g, 2) ? 0x40 : 0x48;
+        e.plusr = (int)pick_dst(g, 4, true);
+        emit(g, &e);
+        fl(g, ALL & ~CF, 0);
+        break;
+    case 1:
+        need(g, CF | AF);
+        e.opc = rn(g, 2) ? 0x27 : 0x2f;
+        emit(g, &e);
+        fl(g, SF | ZF | PF | AF | CF, OF);
+        break;
+    case 2:
+        need(g, AF);
+        e.opc = rn(g, 2) ? 0x37 : 0x3f;
+        emit(g, &e);
+        fl(g, AF | CF, OF | SF | ZF | PF);
+        break;
+    case 3:
+        e.opc = rn(g, 2) ? 0xd4 : 0xd5;
+        e.immsz = 1;
+        e.imm = rn(g, 3) ? 10 : rn(g, 16) ? rn(g, 256) : 0;
+        emit(g, &e);
+        fl(g, SF | ZF | PF, OF | AF | CF);
+        break;
+    default: {
+        unsigned op = rn(g, 8);
+        if (op == 2 || op == 3)
+            need(g, CF);
+        e.opc = 0x82;
+        e.modrm = true;
+        e.regf = op;
+        e.rm = pick_rm(g, 1, true, true, true);
+        e.immsz = 1;
+        e.imm = rnd(g);
+        emit(g, &e);
+        fl(g, ALL, (op == 1 || op == 4 || op == 6) ? AF : 0);
+        break;
+    }
+    }
+    desc(g, "%s ", names[k], 0);
+}
+
 typedef void tmpl_fn(struct g *g);
 static tmpl_fn *const templates[] = { t_alu, t_unary, t_shift, t_dshift, t_mul, t_div,
-                                      t_bt, t_bitmisc, t_data, t_atomic, t_string };
+                                      t_bt, t_bitmisc, t_data, t_atomic, t_string,
+                                      t_alu, t_unary, t_data, t_atomic, t_invalid,
+                                      t_legacy32 };
 const char *const dt_template_names[] = { "alu", "unary", "shift", "dshift", "mul", "div",
-                                          "bt", "bitmisc", "data", "atomic", "string" };
+                                          "bt", "bitmisc", "data", "atomic", "string",
+                                          "alu", "unary", "data", "atomic", "invalid",
+                                          "legacy32" };
 const unsigned dt_ntemplates = sizeof(templates) / sizeof(templates[0]);
 
 void dt_gen_seq(struct dt_seq *s, uint64_t seed, unsigned ntemplates,
-                const struct dt_features *f, const char *only)
+                const struct dt_features *f, const char *only, bool m32)
 {
-    struct g g = { .s = s, .rng = seed, .undef = 0, .f = f };
+    struct g g = { .s = s, .rng = seed, .undef = 0, .f = f, .m32 = m32 };
+    s->m32 = m32;
     s->len = 0;
     s->ninsn = 0;
     s->desc[0] = 0;
     unsigned allowed[32], na = 0;
     for (unsigned i = 0; i < dt_ntemplates; i++)
-        if (!only || strstr(dt_template_names[i], only))
+        if ((!only || strstr(dt_template_names[i], only)) && (templates[i] != t_legacy32 || m32))
             allowed[na++] = i;
     if (!na)
         return;
-    for (unsigned i = 0; i < ntemplates && s->len + 96 < DT_MAX_CODE && s->ninsn + 8 < DT_MAX_INSN;
-         i++)
-        templates[allowed[rn(&g, na)]](&g);
+    for (unsigned i = 0; i < ntemplates && !g.stop && s->len + 96 < DT_MAX_CODE &&
+                         s->ninsn + 8 < DT_MAX_INSN;
+         i++) {
+        unsigned k = allowed[rn(&g, na)];
+        if (templates[k] == t_invalid && rn(&g, 4))
+            k = allowed[rn(&g, na)]; /* keep invalid encodings rarer */
+        templates[k](&g);
+    }
     s->undef_end = g.undef;
     if (s->ninsn > DT_MAX_INSN)
         s->ninsn = DT_MAX_INSN;

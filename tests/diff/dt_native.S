@@ -8,14 +8,14 @@
  * (the SIGSEGV/SIGILL/SIGFPE handler in difftest.c redirects RIP).  The
  * exit path stores all GPRs and RFLAGS to DT_OUT, restores the host stack
  * and returns.  Only absolute addresses are used, so no register is needed
- * to reach the control page.
+ * to reach the control page.  dt_native_enter32 does the same for code
+ * that runs in 32-bit compatibility mode.
  */
 #include "dt.h"
 
     .text
-    .globl dt_native_enter
-    .type dt_native_enter, @function
-dt_native_enter:
+/* Save the host context and load every GPR and RFLAGS from DT_IN. */
+.macro DT_LOAD
     push %rbx
     push %rbp
     push %r12
@@ -41,8 +41,27 @@ dt_native_enter:
     mov DT_IN + 14 * 8, %r14
     mov DT_IN + 15 * 8, %r15
     mov DT_IN + 4 * 8, %rsp
+.endm
+
+    .globl dt_native_enter
+    .type dt_native_enter, @function
+dt_native_enter:
+    DT_LOAD
     jmp *DT_CODE_PTR
     .size dt_native_enter, . - dt_native_enter
+
+/* The same, entering the code in 32-bit compatibility mode through the far
+ * pointer at DT_FARPTR (user CS 0x23); the generated code returns with a
+ * far jump to CS 0x33 and a 64-bit trampoline that jumps to the exit. */
+    .globl dt_native_enter32
+    .type dt_native_enter32, @function
+dt_native_enter32:
+    mov $DT_USER_DS, %eax /* 64-bit processes run with null DS/ES */
+    mov %eax, %ds
+    mov %eax, %es
+    DT_LOAD
+    ljmp *DT_FARPTR
+    .size dt_native_enter32, . - dt_native_enter32
 
     .globl dt_native_exit
     .type dt_native_exit, @function

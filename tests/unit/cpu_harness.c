@@ -23,9 +23,14 @@ void th_init(struct th *t, enum th_mode mode)
     c->apic_base = 0; /* no local APIC in the harness */
     c->cr0 = CR0_ET | CR0_NE;
     c->cr4 = CR4_OSFXSR | CR4_OSXMMEXCPT;
+    t->mode = mode;
     if (mode == TH_REAL) {
+        /* Real mode: CS = TH_CODE >> 4 (code at IP 0), DS = ES = TH_DATA >> 4,
+         * SS:SP = 0x7000:0xfffe (stack just below TH_STACK). */
         for (int s = 0; s < 6; s++)
-            cpu_set_seg(c, s, 0, 0, 0xffff, s == SEG_CS ? 0x9b : 0x93);
+            cpu_set_seg(c, s, TH_DATA >> 4, TH_DATA, 0xffff, 0x93);
+        cpu_set_seg(c, SEG_SS, 0x7000, 0x70000, 0xffff, 0x93);
+        cpu_set_seg(c, SEG_CS, TH_CODE >> 4, TH_CODE, 0xffff, 0x9b);
     } else {
         c->cr0 |= CR0_PE;
         c->gdtr = (struct dtr){ 0x800, 0x3f };
@@ -54,7 +59,7 @@ void th_init(struct th *t, enum th_mode mode)
         }
         c->tr = (struct seg){ .base = 0, .limit = 0x67, .ar = 0x8b, .sel = 0 };
     }
-    c->r[R_SP] = TH_STACK;
+    c->r[R_SP] = mode == TH_REAL ? 0xfffe : TH_STACK;
     cpu_update_mode(c);
     tlb_flush_all(c);
 }
@@ -75,7 +80,7 @@ enum th_result th_run_steps(struct th *t, const void *code, size_t n, uint64_t m
     if (code) {
         memcpy(th_mem(t, TH_CODE), code, n);
         bus_note_dma(&t->bus, TH_CODE, n);
-        t->cpu.rip = TH_CODE;
+        t->cpu.rip = t->mode == TH_REAL ? 0 : TH_CODE;
     }
     t->cpu.state = CPU_RUNNING;
     enum cpu_exit e = cpu_run(&t->cpu, max);

@@ -11,7 +11,9 @@
  * at TH_STACK, TH_DATA is a free 64 KiB scratch area.  TH_LONG64 runs at CPL 0
  * in 64-bit mode with an identity map of the first 1 GiB (2 MiB pages,
  * U/S=1, R/W=1) built at TH_PT; TH_PROT32 is flat 32-bit protected mode
- * without paging; TH_REAL is real mode with all segments 0.
+ * without paging; TH_REAL is real mode with CS = TH_CODE >> 4 (IP starts at
+ * 0), DS = ES = FS = GS = TH_DATA >> 4 (offset 0 is TH_DATA) and
+ * SS:SP = 0x7000:0xfffe.
  * th_run() stops at HLT (returns TH_HALT), at an exception (returns
  * TH_EXCEPTION with t.vector / t.error set and RIP at the faulting
  * instruction; nothing is delivered through the IDT), or after max
@@ -38,6 +40,7 @@ struct th {
     struct cpu cpu;
     int vector;
     uint32_t error;
+    enum th_mode mode;
 };
 
 void th_init(struct th *t, enum th_mode mode);

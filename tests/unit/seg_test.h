@@ -32,7 +32,7 @@
 #define SG_NPDATA 0x38  /* DPL 0 data, not present */
 #define SG_TSSSEL 0x40  /* TSS (16 bytes in IA-32e mode) */
 #define SG_GATE 0x50    /* call gate (16 bytes in IA-32e mode) */
-#define SG_CODE16 0x60  /* DPL 0, 16-bit code, base 0, limit 0xffff */
+#define SG_CODE16 0x60  /* DPL 0, 16-bit code, base 0x10000, limit 0xffff */
 #define SG_DATA16 0x68  /* DPL 0, 16-bit data, base 0, limit 0xffff */
 #define SG_XOCODE 0x70  /* DPL 0, execute-only 32-bit code */
 #define SG_DATA3B 0x78  /* DPL 0, data, base 0x20000 limit 0xfff (byte) */
@@ -82,15 +82,18 @@ static inline void sg_gdt16(struct th *t, unsigned sel, uint64_t lo, uint64_t hi
     sg_gdt(t, sel + 8, hi);
 }
 
-/* Fill the GDT with the SG_* entries and widen its limit. */
+/* Fill the GDT with the harness's entries and the SG_* ones; widen its limit. */
 static inline void sg_setup_gdt(struct th *t)
 {
     t->cpu.gdtr = (struct dtr){ SG_GDT, 0xff };
+    sg_gdt(t, 0x08, sg_desc(0, 0xfffff, 0x9b, 0xa));
+    sg_gdt(t, 0x10, sg_desc(0, 0xfffff, 0x93, 0xc));
+    sg_gdt(t, 0x18, sg_desc(0, 0xfffff, 0x9b, 0xc));
     sg_gdt(t, SG_UCODE32, sg_desc(0, 0xfffff, 0xfb, 0xc));
     sg_gdt(t, SG_UDATA, sg_desc(0, 0xfffff, 0xf3, 0xc));
     sg_gdt(t, SG_UCODE64, sg_desc(0, 0xfffff, 0xfb, 0xa));
     sg_gdt(t, SG_NPDATA, sg_desc(0, 0xfffff, 0x13, 0xc));
-    sg_gdt(t, SG_CODE16, sg_desc(0, 0xffff, 0x9b, 0x0));
+    sg_gdt(t, SG_CODE16, sg_desc(0x10000, 0xffff, 0x9b, 0x0));
     sg_gdt(t, SG_DATA16, sg_desc(0, 0xffff, 0x93, 0x0));
     sg_gdt(t, SG_XOCODE, sg_desc(0, 0xfffff, 0x99, 0xc));
     sg_gdt(t, SG_DATA3B, sg_desc(0x20000, 0xfff, 0x93, 0x4));

@@ -328,7 +328,8 @@ TEST(alu_lock_rules)
 {
     struct th t;
     th_init(&t, TH_LONG64);
-    /* lock add dword ptr [rdi], eax; lock inc qword ptr [rdi+8]; lock neg byte ptr [rdi+16]; hlt */
+    /* lock add dword ptr [rdi], eax; lock inc qword ptr [rdi+8]; lock neg byte ptr [rdi+16];
+     * hlt */
     static const uint8_t ok[] = {
         0xf0, 0x01, 0x07, 0xf0, 0x48, 0xff, 0x47, 0x08, 0xf0, 0xf6, 0x5f, 0x10, 0xf4
     };
@@ -410,7 +411,7 @@ TEST(alu_memory_forms_16bit_addressing)
     th_init(&t, TH_REAL);
     /* add [bx+si+2], al; adc word ptr [bx], 0x100; hlt */
     static const uint8_t code[] = { 0x00, 0x40, 0x02, 0x81, 0x17, 0x00, 0x01, 0xf4 };
-    uint8_t *m = th_mem(&t, 0x2000);
+    uint8_t *m = th_mem(&t, TH_DATA + 0x2000); /* DS base is TH_DATA */
     m[0] = 0xff;
     m[1] = 0x00;
     m[6] = 0x10;

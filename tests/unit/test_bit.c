@@ -195,7 +195,8 @@ TEST(bit_bswap_movbe)
     CHECK_EQ(t.cpu.r[R_AX], 0x44332211);
     CHECK_EQ(t.cpu.r[R_R9], 0x0807060504030201ull);
 
-    /* movbe ecx, dword ptr [rdi]; movbe qword ptr [rdi+8], rdx; movbe word ptr [rdi+16], dx; hlt */
+    /* movbe ecx, dword ptr [rdi]; movbe qword ptr [rdi+8], rdx; movbe word ptr [rdi+16], dx;
+     * hlt */
     static const uint8_t mb[] = {
         0x0f, 0x38, 0xf0, 0x0f, 0x48, 0x0f, 0x38, 0xf1, 0x57, 0x08, 0x66, 0x0f, 0x38, 0xf1,
         0x57, 0x10, 0xf4
@@ -231,7 +232,8 @@ TEST(bit_crc32c)
     CHECK_EQ(t.cpu.r[R_AX], 0xe3069283);
 
     /* the same bytes through the 16- and 32-bit source forms */
-    /* mov ebx, -1; crc32 ebx, word ptr [rdi]; crc32 ebx, dword ptr [rdi+2]; crc32 ebx, word ptr [rdi+6]; crc32 ebx, byte ptr [rdi+8]; not ebx; hlt */
+    /* mov ebx, -1; crc32 ebx, word ptr [rdi]; crc32 ebx, dword ptr [rdi+2];
+     * crc32 ebx, word ptr [rdi+6]; crc32 ebx, byte ptr [rdi+8]; not ebx; hlt */
     static const uint8_t mix[] = {
         0xbb, 0xff, 0xff, 0xff, 0xff, 0x66, 0xf2, 0x0f, 0x38, 0xf1, 0x1f, 0xf2, 0x0f, 0x38,
         0xf1, 0x5f, 0x02, 0x66, 0xf2, 0x0f, 0x38, 0xf1, 0x5f, 0x06, 0xf2, 0x0f, 0x38, 0xf0,

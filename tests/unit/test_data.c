@@ -9,7 +9,8 @@ TEST(data_mov_forms)
 {
     struct th t;
     th_init(&t, TH_LONG64);
-    /* movabs rax, 0x1122334455667788; mov ebx, 0xffffffff; mov cx, 0x5566; mov ah, 0x99; mov sil, 0x42; mov r12d, ebx; hlt */
+    /* movabs rax, 0x1122334455667788; mov ebx, 0xffffffff; mov cx, 0x5566; mov ah, 0x99;
+     * mov sil, 0x42; mov r12d, ebx; hlt */
     static const uint8_t code[] = {
         0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xbb, 0xff, 0xff, 0xff,
         0xff, 0x66, 0xb9, 0x66, 0x55, 0xb4, 0x99, 0x40, 0xb6, 0x42, 0x41, 0x89, 0xdc, 0xf4
@@ -25,7 +26,8 @@ TEST(data_mov_forms)
     CHECK_EQ(t.cpu.r[R_SI], 0x1042);
     CHECK_EQ(t.cpu.r[R_R12], 0xffffffff);
 
-    /* mov qword ptr [rdi], -2; mov byte ptr [rdi+8], 0x7f; mov dx, [rdi+7]; mov [rdi+16], edx; hlt */
+    /* mov qword ptr [rdi], -2; mov byte ptr [rdi+8], 0x7f; mov dx, [rdi+7]; mov [rdi+16], edx;
+     * hlt */
     static const uint8_t mem[] = {
         0x48, 0xc7, 0x07, 0xfe, 0xff, 0xff, 0xff, 0xc6, 0x47, 0x08, 0x7f, 0x66, 0x8b, 0x57,
         0x07, 0x89, 0x57, 0x10, 0xf4
@@ -56,7 +58,8 @@ TEST(data_movzx_movsx_movsxd)
 {
     struct th t;
     th_init(&t, TH_LONG64);
-    /* movzx eax, bl; movsx rcx, bl; movsx dx, bh; movzx rsi, word ptr [rdi]; movsxd r8, dword ptr [rdi]; movsx edi, word ptr [rdi]; hlt */
+    /* movzx eax, bl; movsx rcx, bl; movsx dx, bh; movzx rsi, word ptr [rdi];
+     * movsxd r8, dword ptr [rdi]; movsx edi, word ptr [rdi]; hlt */
     static const uint8_t code[] = {
         0x0f, 0xb6, 0xc3, 0x48, 0x0f, 0xbe, 0xcb, 0x66, 0x0f, 0xbe, 0xd7, 0x48, 0x0f, 0xb7,
         0x37, 0x4c, 0x63, 0x07, 0x0f, 0xbf, 0x3f, 0xf4
@@ -87,7 +90,8 @@ TEST(data_lea)
 {
     struct th t;
     th_init(&t, TH_LONG64);
-    /* lea rax, [rbx+rcx*4+0x10]; lea edx, [rbx-1]; lea si, [rbx+rcx]; lea r9d, [ebx+ecx*8]; hlt */
+    /* lea rax, [rbx+rcx*4+0x10]; lea edx, [rbx-1]; lea si, [rbx+rcx]; lea r9d, [ebx+ecx*8];
+     * hlt */
     static const uint8_t code[] = {
         0x48, 0x8d, 0x44, 0x8b, 0x10, 0x8d, 0x53, 0xff, 0x66, 0x8d, 0x34, 0x0b, 0x67, 0x44,
         0x8d, 0x0c, 0xcb, 0xf4
@@ -363,7 +367,7 @@ TEST(data_xlat)
     th_init(&t, TH_REAL);
     /* xlatb; hlt */
     static const uint8_t real[] = { 0xd7, 0xf4 };
-    *(uint8_t *)th_mem(&t, 0x1005) = 0x42;
+    *(uint8_t *)th_mem(&t, TH_DATA + 0x1005) = 0x42; /* DS base is TH_DATA */
     t.cpu.r[R_BX] = 0x10000 + 0x1000; /* only BX counts with 16-bit addresses */
     t.cpu.r[R_AX] = 5;
     RUN_OK(&t, real);
@@ -487,7 +491,7 @@ TEST(data_modes_32_16)
     static const uint8_t real[] = {
         0x8b, 0x00, 0x66, 0x0f, 0xb6, 0x49, 0x01, 0x8d, 0x52, 0xfe, 0xf4
     };
-    uint8_t *p = th_mem(&t, 0x3000);
+    uint8_t *p = th_mem(&t, TH_DATA + 0x3000);
     p[0] = 0x34;
     p[1] = 0x12;
     p[5] = 0x99;
@@ -495,6 +499,7 @@ TEST(data_modes_32_16)
     t.cpu.r[R_SI] = 0;
     t.cpu.r[R_DI] = 4;
     t.cpu.r[R_BP] = 0x100;
+    t.cpu.r[R_DX] = 0;
     RUN_OK(&t, real);
     CHECK_EQ(t.cpu.r[R_AX], 0x1234);
     CHECK_EQ(t.cpu.r[R_CX], 0x99);

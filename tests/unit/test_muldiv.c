@@ -244,6 +244,7 @@ TEST(muldiv_modes_32_16)
     t.cpu.r[R_AX] = 0x1000;
     t.cpu.r[R_BX] = 0x0010;
     t.cpu.r[R_CX] = 0xfffd; /* -3 */
+    t.cpu.r[R_DX] = 0;
     RUN_OK(&t, real);
     /* DX:AX = 0x10000 = 65536; / -3 = -21845 rem 1 */
     CHECK_EQ(t.cpu.r[R_AX], 0xaaab);
