@@ -18,8 +18,9 @@
  * ZF = (result == 0), OF/SF/AF/PF undefined (unchanged).  POPCNT: ZF =
  * (source == 0), CF/OF/SF/AF/PF cleared.
  * BSWAP of a 16-bit register is undefined; hardware writes zero to the low
- * word (checked on the differential-test host), and so do we.  CRC32 uses the CRC-32C polynomial (0x1EDC6F41,
- * bit-reflected 0x82F63B78) with no pre/post inversion (SDM "CRC32").
+ * word (checked on the differential-test host), and so do we.
+ * CRC32 uses the CRC-32C polynomial (0x1EDC6F41, bit-reflected 0x82F63B78)
+ * with no pre/post inversion (SDM "CRC32").
  */
 #include "cpu/mem.h"
 #include "cpu/ops_int.h"

@@ -20,6 +20,7 @@
 #include "cpu/exec.h"
 #include "cpu/msr.h"
 #include "hw/clock.h"
+#include "vmx/vmx.h"
 #include "vmx/vmx_hooks.h"
 
 static void machine_irq_set(void *ctx, unsigned gsi, int level)
