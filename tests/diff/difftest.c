@@ -27,9 +27,11 @@
  *
  * Build (from the repository root, after `make build/libnestvm.a`):
  *   cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Isrc
- *      -Itests/unit -Itests/diff -pthread tests/diff/difftest.c tests/diff/dt_gen.c
- *      tests/diff/dt_native.S tests/unit/cpu_harness.c build/libnestvm.a -lm
+ *      -Itests/unit -pthread tests/diff/difftest.c tests/diff/dt_gen.c
+ *      tests/diff/dt_enc.c tests/diff/dt_native.S tests/unit/cpu_harness.c
+ *      -Wl,--whole-archive build/libnestvm.a -Wl,--no-whole-archive -lm
  *      -o build/difftest
+ * (or `make build/difftest`: the Makefile builds every .c and .S file in tests/diff).
  */
 #define _GNU_SOURCE
 #include <cpuid.h>

@@ -5,7 +5,7 @@
  * (plus, where needed, MOV-immediate setup instructions that make it safe:
  * a divisor that is not zero, a base register that points into the scratch
  * buffer, a bit offset that stays inside it, a small string count).  The
- * encoder below builds 64-bit-mode encodings from parts (legacy prefixes,
+ * encoder (dt_enc.c) builds 64-bit-mode encodings from parts (legacy prefixes,
  * REX, opcode map, ModRM/SIB/displacement, immediate) with randomised
  * choices: operand sizes, REX forms of byte registers, memory operands as
  * [abs32], [rsp+disp8], [rip+disp32], [base+index*scale+disp] and 32-bit
@@ -17,472 +17,134 @@
  * template that reads flags (ADC, RCL, CMOVcc, SETcc, LAHF, CMC) first
  * emits CMP r,r if any flag it reads is undefined.
  */
-#include <stdio.h>
 #include <string.h>
 
-#include "dt.h"
-
-#define CF 0x001u
-#define PF 0x004u
-#define AF 0x010u
-#define ZF 0x040u
-#define SF 0x080u
-#define OF 0x800u
-#define ALL (CF | PF | AF | ZF | SF | OF)
-
-struct g {
-    struct dt_seq *s;
-    uint64_t rng;
-    uint32_t undef;
-    uint32_t avoid; /* registers pick_mem must not use as base/index */
-    bool stop;      /* an instruction that always faults was emitted */
-    bool m32;       /* 32-bit (compatibility) mode: no REX, no 64-bit operands */
-    const struct dt_features *f;
-};
-
-uint64_t dt_mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static uint64_t rnd(struct g *g)
-{
-    g->rng = dt_mix(g->rng);
-    return g->rng;
-}
-
-static unsigned rn(struct g *g, unsigned n)
-{
-    return (unsigned)(rnd(g) % n);
-}
-
-/* An "interesting" value of a given size. */
-static uint64_t rval(struct g *g, unsigned size)
-{
-    uint64_t m = size >= 8 ? ~0ull : (1ull << (size * 8)) - 1, top = 1ull << (size * 8 - 1);
-    switch (rn(g, 8)) {
-    case 0: return 0;
-    case 1: return m;
-    case 2: return top;
-    case 3: return top - 1;
-    case 4: return rn(g, 256);
-    case 5: return (m - rn(g, 256)) & m;
-    default: return rnd(g) & m;
-    }
-}
-
-/* An address in the scratch window with 'margin' bytes free on both sides. */
-static uint64_t scr_addr(struct g *g, unsigned margin)
-{
-    return DT_SCR + margin + rn(g, DT_SCR_SIZE - 2 * margin);
-}
-
-static void desc(struct g *g, const char *fmt, const char *a, unsigned b)
-{
-    size_t n = strlen(g->s->desc);
-    if (n + 64 < sizeof(g->s->desc))
-        snprintf(g->s->desc + n, sizeof(g->s->desc) - n, fmt, a, b);
-}
-
-/* ---- flags bookkeeping ---- */
-
-static void begin(struct g *g)
-{
-    struct dt_seq *s = g->s;
-    if (s->ninsn < DT_MAX_INSN) {
-        s->insn_off[s->ninsn] = (uint16_t)s->len;
-        s->undef_before[s->ninsn] = g->undef;
-    }
-    s->ninsn++;
-}
-
-/* The instruction just emitted defines 'def' and leaves 'undef' undefined. */
-static void fl(struct g *g, uint32_t def, uint32_t undef)
-{
-    g->undef = (g->undef & ~(def | undef)) | undef;
-}
-
-/* ---- encoder ---- */
-
-enum { M_NONE, M_ABS, M_RSP, M_RIP, M_BASE };
-
-struct opnd {
-    unsigned kind; /* M_NONE: register 'reg' */
-    unsigned reg;
-    uint64_t addr;
-    unsigned base, index, scale; /* M_BASE; index 4 = none */
-    int32_t disp;
-    bool a32; /* 67 prefix */
-};
-
-struct enc {
-    uint8_t pfx[4];
-    unsigned npfx;
-    bool w, force_rex, lock;
-    unsigned map; /* 0, 0x0f, 0x0f38, 0x0f3a */
-    uint8_t opc;
-    bool modrm;
-    unsigned regf; /* ModRM.reg (0-15) */
-    struct opnd rm;
-    int plusr; /* +r register or -1 */
-    unsigned immsz;
-    uint64_t imm;
-};
-
-static void byte(struct g *g, uint8_t b)
-{
-    if (g->s->len < DT_MAX_CODE)
-        g->s->code[g->s->len++] = b;
-}
-
-static void bytes(struct g *g, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        byte(g, (uint8_t)(v >> (8 * i)));
-}
-
-static void emit(struct g *g, const struct enc *e)
-{
-    begin(g);
-    /* Prefix noise: ignored segment overrides in 64-bit mode. */
-    if (rn(g, 16) == 0) /* (not CS outside 64-bit mode: writes would fault) */
-        byte(g, (uint8_t[]){ 0x2e, 0x3e, 0x26, 0x36 }[rn(g, 4) | g->m32]);
-    if (e->lock)
-        byte(g, 0xf0);
-    for (unsigned i = 0; i < e->npfx; i++)
-        byte(g, e->pfx[i]);
-    if (e->modrm && e->rm.kind != M_NONE && e->rm.a32)
-        byte(g, 0x67);
-    unsigned rex = 0x40 | (e->w ? 8 : 0) | ((e->regf >> 3) & 1) << 2;
-    if (e->modrm) {
-        if (e->rm.kind == M_NONE)
-            rex |= (e->rm.reg >> 3) & 1;
-        else if (e->rm.kind == M_BASE)
-            rex |= ((e->rm.index >> 3) & 1) << 1 | ((e->rm.base >> 3) & 1);
-    } else if (e->plusr >= 0) {
-        rex |= ((unsigned)e->plusr >> 3) & 1;
-    }
-    if ((rex != 0x40 || e->force_rex) && !g->m32)
-        byte(g, (uint8_t)rex);
-    if (e->map) {
-        byte(g, 0x0f);
-        if (e->map > 0xff)
-            byte(g, (uint8_t)e->map);
-    }
-    byte(g, (uint8_t)(e->opc + (e->plusr >= 0 ? (e->plusr & 7) : 0)));
-    int rip_patch = -1;
-    if (e->modrm) {
-        unsigned reg = (e->regf & 7) << 3;
-        const struct opnd *o = &e->rm;
-        switch (o->kind) {
-        case M_NONE: byte(g, (uint8_t)(0xc0 | reg | (o->reg & 7))); break;
-        case M_ABS:
-            byte(g, (uint8_t)(0x04 | reg));
-            byte(g, 0x25);
-            bytes(g, o->addr, 4);
-            break;
-        case M_RSP:
-            byte(g, (uint8_t)(0x44 | reg));
-            byte(g, 0x24);
-            byte(g, (uint8_t)(o->addr - DT_RSP));
-            break;
-        case M_RIP: /* [disp32]: RIP-relative in 64-bit mode, absolute otherwise */
-            byte(g, (uint8_t)(0x05 | reg));
-            rip_patch = g->m32 ? -1 : (int)g->s->len;
-            bytes(g, g->m32 ? o->addr : 0, 4);
-            break;
-        default: { /* M_BASE: always SIB, disp8 or disp32 */
-            bool d8 = o->disp >= -128 && o->disp < 128;
-            byte(g, (uint8_t)((d8 ? 0x44 : 0x84) | reg));
-            byte(g, (uint8_t)(o->scale << 6 | (o->index & 7) << 3 | (o->base & 7)));
-            bytes(g, (uint64_t)(int64_t)o->disp, d8 ? 1 : 4);
-            break;
-        }
-        }
-    }
-    bytes(g, e->imm, e->immsz);
-    if (rip_patch >= 0 && (unsigned)rip_patch + 4 <= g->s->len) {
-        uint32_t d = (uint32_t)(e->rm.addr - (DT_CODE + g->s->len));
-        memcpy(&g->s->code[rip_patch], &d, 4);
-    }
-}
-
-/* MOV r, imm: B8+r imm32 (zero-extends) or REX.W C7 /0 simm32 or REX.W B8+r imm64. */
-static void mov_imm(struct g *g, unsigned r, uint64_t v)
-{
-    struct enc e = { .plusr = -1 };
-    if (v <= 0xffffffffull || g->m32) {
-        e.opc = 0xb8;
-        e.plusr = (int)r;
-        e.immsz = 4;
-    } else if ((uint64_t)(int64_t)(int32_t)v == v) {
-        e.w = true;
-        e.opc = 0xc7;
-        e.modrm = true;
-        e.rm.reg = r;
-        e.immsz = 4;
-    } else {
-        e.w = true;
-        e.opc = 0xb8;
-        e.plusr = (int)r;
-        e.immsz = 8;
-    }
-    e.imm = v;
-    emit(g, &e);
-}
-
-/* Make every flag in 'mask' defined (CMP r, r sets all six). */
-static void need(struct g *g, uint32_t mask)
-{
-    if (!(g->undef & mask))
-        return;
-    struct enc e = { .plusr = -1, .opc = 0x39, .modrm = true, .w = true };
-    e.regf = rn(g, 16);
-    e.rm.reg = rn(g, 16);
-    emit(g, &e);
-    fl(g, ALL, 0);
-}
-
-/* ---- operand choice ---- */
-
-/* Registers usable for an instruction: 'legacy' byte mode (no REX; 4-7 are
- * AH..BH) allows 0-7 only. */
-static unsigned pick_src(struct g *g, bool legacy)
-{
-    return rn(g, legacy || g->m32 ? 8 : 16);
-}
-
-/* Never RSP (or SPL) as a destination. */
-static unsigned pick_dst(struct g *g, unsigned size, bool legacy)
-{
-    if (legacy || g->m32)
-        return size == 1 ? rn(g, 8) : (unsigned[]){ 0, 1, 2, 3, 5, 6, 7 }[rn(g, 7)];
-    unsigned r;
-    do
-        r = rn(g, 16);
-    while (r == 4);
-    return r;
-}
-
-/* A memory operand of 'size' bytes inside the scratch window. */
-static struct opnd pick_mem(struct g *g, unsigned size, bool legacy, bool align)
-{
-    struct opnd o = { .kind = M_ABS };
-    uint64_t off = 64 + rn(g, DT_SCR_SIZE - 128 - size);
-    if (size > 1 && rn(g, 8) == 0) /* straddle the page boundary in the middle */
-        off = 0x1000 - 1 - rn(g, size - 1);
-    if (align || rn(g, 2))
-        off &= ~(uint64_t)(size - 1);
-    o.addr = DT_SCR + off;
-    switch (rn(g, 5)) {
-    case 0: o.kind = M_ABS; break;
-    case 1:
-        o.kind = M_RSP;
-        o.addr = DT_RSP - 128 + rn(g, 256 - size);
-        if (align)
-            o.addr &= ~(uint64_t)(size - 1);
-        break;
-    case 2: o.kind = M_RIP; break;
-    default: {
-        o.kind = M_BASE;
-        do
-            o.base = pick_dst(g, 8, legacy);
-        while (g->avoid >> o.base & 1);
-        o.scale = rn(g, 4);
-        o.disp = rn(g, 2) ? (int32_t)rn(g, 256) - 128 : (int32_t)rn(g, 0x2000) - 0x1000;
-        uint64_t idx = 0;
-        do
-            o.index = rn(g, legacy || g->m32 ? 8 : 16);
-        while (o.index == o.base || (o.index != 4 && (g->avoid >> o.index & 1)));
-        if (o.index == 4) {
-            /* no index */
-        } else {
-            idx = rn(g, 64);
-            mov_imm(g, o.index, idx);
-        }
-        mov_imm(g, o.base, o.addr - o.disp - (idx << o.scale));
-        break;
-    }
-    }
-    o.a32 = rn(g, 8) == 0 && !g->m32; /* (16-bit addresses cannot reach DT_SCR) */
-    return o;
-}
-
-/* Register or memory r/m operand. */
-static struct opnd pick_rm(struct g *g, unsigned size, bool legacy, bool dst, bool mem_ok)
-{
-    if (mem_ok && rn(g, 2))
-        return pick_mem(g, size, legacy, false);
-    struct opnd o = { .kind = M_NONE };
-    o.reg = dst ? pick_dst(g, size, legacy) : pick_src(g, legacy);
-    return o;
-}
-
-/* Operand size, the matching prefixes and the REX mode for bytes. */
-struct sz {
-    unsigned size;
-    bool legacy; /* byte operand without REX (AH..BH) */
-};
-
-static struct sz pick_size(struct g *g, bool bytes_ok)
-{
-    static const unsigned sizes[] = { 1, 2, 4, 8 };
-    struct sz z;
-    do
-        z.size = sizes[rn(g, 4)];
-    while ((z.size == 1 && !bytes_ok) || (z.size == 8 && g->m32));
-    z.legacy = z.size == 1 && (rn(g, 2) || g->m32);
-    return z;
-}
-
-static void size_enc(struct g *g, struct enc *e, struct sz z)
-{
-    if (z.size == 2)
-        e->pfx[e->npfx++] = 0x66;
-    if (z.size == 8)
-        e->w = true;
-    if (z.size == 1 && !z.legacy) {
-        e->force_rex = true;
-        e->w = rn(g, 8) == 0; /* REX.W is ignored by byte operations */
-    }
-    if (z.size == 1 && rn(g, 16) == 0)
-        e->pfx[e->npfx++] = 0x66; /* so is an operand-size prefix */
-    if (z.size != 1 && rn(g, 16) == 0)
-        e->force_rex = true; /* a REX with no bits set */
-}
-
-static unsigned imm_size(unsigned size)
-{
-    return size == 1 ? 1 : size == 2 ? 2 : 4;
-}
+#include "dt_gen_priv.h"
 
 /* ---- templates ---- */
 
 /* ADD OR ADC SBB AND SUB XOR CMP in all forms, with LOCK on memory. */
 static void t_alu(struct g *g)
 {
-    unsigned op = rn(g, 8);
-    struct sz z = pick_size(g, true);
+    unsigned op = dg_rn(g, 8);
+    struct sz z = dg_pick_size(g, true);
     if (op == 2 || op == 3)
-        need(g, CF);
+        dg_need(g, CF);
     struct enc e = { .plusr = -1 };
-    size_enc(g, &e, z);
-    unsigned form = rn(g, 5);
+    dg_size_enc(g, &e, z);
+    unsigned form = dg_rn(g, 5);
     bool b = z.size == 1;
     switch (form) {
     case 0: /* Eb,Gb / Ev,Gv */
         e.opc = (uint8_t)(op * 8 + (b ? 0 : 1));
         e.modrm = true;
-        e.regf = pick_src(g, z.legacy);
-        e.rm = pick_rm(g, z.size, z.legacy, true, true);
+        e.regf = dg_pick_src(g, z.legacy);
+        e.rm = dg_pick_rm(g, z.size, z.legacy, true, true);
         break;
     case 1: /* Gb,Eb / Gv,Ev */
         e.opc = (uint8_t)(op * 8 + (b ? 2 : 3));
         e.modrm = true;
-        e.regf = pick_dst(g, z.size, z.legacy);
-        e.rm = pick_rm(g, z.size, z.legacy, false, true);
+        e.regf = dg_pick_dst(g, z.size, z.legacy);
+        e.rm = dg_pick_rm(g, z.size, z.legacy, false, true);
         break;
     case 2: /* AL,Ib / rAX,Iz */
         e.opc = (uint8_t)(op * 8 + (b ? 4 : 5));
-        e.immsz = imm_size(z.size);
-        e.imm = rval(g, 4);
+        e.immsz = dg_imm_size(z.size);
+        e.imm = dg_rval(g, 4);
         break;
     default: /* group 1: 80 / 81 / 83 */
-        e.opc = b ? 0x80 : (rn(g, 2) ? 0x81 : 0x83);
+        e.opc = b ? 0x80 : (dg_rn(g, 2) ? 0x81 : 0x83);
         e.modrm = true;
         e.regf = op;
-        e.rm = pick_rm(g, z.size, z.legacy, true, true);
-        e.immsz = e.opc == 0x81 ? imm_size(z.size) : 1;
-        e.imm = rval(g, 4);
+        e.rm = dg_pick_rm(g, z.size, z.legacy, true, true);
+        e.immsz = e.opc == 0x81 ? dg_imm_size(z.size) : 1;
+        e.imm = dg_rval(g, 4);
         break;
     }
-    e.lock = op != 7 && (form == 0 || form >= 3) && e.rm.kind != M_NONE && rn(g, 3) == 0;
-    if (!e.lock && rn(g, 16) == 0)
-        e.pfx[e.npfx++] = rn(g, 2) ? 0xf2 : 0xf3; /* ignored REP prefixes */
+    e.lock = op != 7 && (form == 0 || form >= 3) && e.rm.kind != M_NONE && dg_rn(g, 3) == 0;
+    if (!e.lock && dg_rn(g, 16) == 0)
+        e.pfx[e.npfx++] = dg_rn(g, 2) ? 0xf2 : 0xf3; /* ignored REP prefixes */
     if (e.lock && e.rm.kind != M_NONE)
-        e.rm = pick_mem(g, z.size, z.legacy, true);
-    emit(g, &e);
-    fl(g, ALL, (op == 1 || op == 4 || op == 6) ? AF : 0);
+        e.rm = dg_pick_mem(g, z.size, z.legacy, true);
+    dg_emit(g, &e);
+    dg_fl(g, ALL, (op == 1 || op == 4 || op == 6) ? AF : 0);
     static const char *const names[] = { "add", "or", "adc", "sbb", "and", "sub", "xor", "cmp" };
-    desc(g, "%s ", names[op], 0);
+    dg_desc(g, "%s ", names[op], 0);
 }
 
 /* TEST 84/85/A8/A9/F6 /0/F7 /0; NOT NEG (F6/F7 /2 /3); INC DEC (FE/FF). */
 static void t_unary(struct g *g)
 {
-    struct sz z = pick_size(g, true);
+    struct sz z = dg_pick_size(g, true);
     struct enc e = { .plusr = -1, .modrm = true };
-    size_enc(g, &e, z);
-    unsigned k = rn(g, 6);
+    dg_size_enc(g, &e, z);
+    unsigned k = dg_rn(g, 6);
     bool b = z.size == 1;
     switch (k) {
     case 0: /* TEST r/m, reg or acc/imm */
-        if (rn(g, 2)) {
+        if (dg_rn(g, 2)) {
             e.opc = b ? 0x84 : 0x85;
-            e.regf = pick_src(g, z.legacy);
-            e.rm = pick_rm(g, z.size, z.legacy, false, true);
-        } else if (rn(g, 2)) {
+            e.regf = dg_pick_src(g, z.legacy);
+            e.rm = dg_pick_rm(g, z.size, z.legacy, false, true);
+        } else if (dg_rn(g, 2)) {
             e.opc = b ? 0xf6 : 0xf7;
             e.regf = 0;
-            e.rm = pick_rm(g, z.size, z.legacy, false, true);
-            e.immsz = imm_size(z.size);
-            e.imm = rval(g, 4);
+            e.rm = dg_pick_rm(g, z.size, z.legacy, false, true);
+            e.immsz = dg_imm_size(z.size);
+            e.imm = dg_rval(g, 4);
         } else {
             e.modrm = false;
             e.opc = b ? 0xa8 : 0xa9;
-            e.immsz = imm_size(z.size);
-            e.imm = rval(g, 4);
+            e.immsz = dg_imm_size(z.size);
+            e.imm = dg_rval(g, 4);
         }
         break;
     case 1:
     case 2: /* NOT, NEG */
         e.opc = b ? 0xf6 : 0xf7;
         e.regf = k + 1;
-        e.rm = pick_rm(g, z.size, z.legacy, true, true);
+        e.rm = dg_pick_rm(g, z.size, z.legacy, true, true);
         break;
     default: /* INC, DEC */
         e.opc = b ? 0xfe : 0xff;
         e.regf = k & 1;
-        e.rm = pick_rm(g, z.size, z.legacy, true, true);
+        e.rm = dg_pick_rm(g, z.size, z.legacy, true, true);
         break;
     }
-    if (k != 0 && e.rm.kind != M_NONE && rn(g, 3) == 0) {
+    if (k != 0 && e.rm.kind != M_NONE && dg_rn(g, 3) == 0) {
         e.lock = true;
-        e.rm = pick_mem(g, z.size, z.legacy, true);
+        e.rm = dg_pick_mem(g, z.size, z.legacy, true);
     }
-    emit(g, &e);
+    dg_emit(g, &e);
     if (k == 0)
-        fl(g, ALL, AF);
+        dg_fl(g, ALL, AF);
     else if (k == 2)
-        fl(g, ALL, 0);
+        dg_fl(g, ALL, 0);
     else if (k >= 3)
-        fl(g, ALL & ~CF, 0);
-    desc(g, "%s ", (const char *[]){ "test", "not", "neg", "dec", "inc", "dec" }[k], 0);
+        dg_fl(g, ALL & ~CF, 0);
+    dg_desc(g, "%s ", (const char *[]){ "test", "not", "neg", "dec", "inc", "dec" }[k], 0);
 }
 
 /* Group 2 shifts/rotates by 1, imm8 and CL (CL set just before). */
 static void t_shift(struct g *g)
 {
-    unsigned op = rn(g, 8);
-    struct sz z = pick_size(g, true);
-    unsigned form = rn(g, 3), count;
+    unsigned op = dg_rn(g, 8);
+    struct sz z = dg_pick_size(g, true);
+    unsigned form = dg_rn(g, 3), count;
     g->avoid = 1u << 1;
     if (form == 2) {
-        count = rn(g, 256);
+        count = dg_rn(g, 256);
         struct enc m = { .plusr = 1, .opc = 0xb0, .immsz = 1, .imm = count }; /* mov cl, imm8 */
-        emit(g, &m);
+        dg_emit(g, &m);
     } else {
-        count = form == 0 ? 1 : rn(g, 4) ? rn(g, 70) : rn(g, 256);
+        count = form == 0 ? 1 : dg_rn(g, 4) ? dg_rn(g, 70) : dg_rn(g, 256);
     }
     unsigned bits = z.size * 8, c = count & (z.size == 8 ? 63 : 31);
     bool rot = op < 4, rc = op == 2 || op == 3;
     if (rc && c)
-        need(g, CF);
+        dg_need(g, CF);
     struct enc e = { .plusr = -1, .modrm = true };
-    size_enc(g, &e, z);
+    dg_size_enc(g, &e, z);
     bool b = z.size == 1;
     e.opc = form == 0 ? (b ? 0xd0 : 0xd1) : form == 1 ? (b ? 0xc0 : 0xc1) : (b ? 0xd2 : 0xd3);
     if (form == 1) {
@@ -490,203 +152,203 @@ static void t_shift(struct g *g)
         e.imm = count;
     }
     e.regf = op;
-    e.rm = pick_rm(g, z.size, z.legacy, true, true);
+    e.rm = dg_pick_rm(g, z.size, z.legacy, true, true);
     g->avoid = 0;
-    emit(g, &e);
+    dg_emit(g, &e);
     if (c) {
         uint32_t of = c == 1 ? 0 : OF;
         if (rot)
-            fl(g, CF | OF, of);
+            dg_fl(g, CF | OF, of);
         else
-            fl(g, ALL, AF | of | ((op == 4 || op == 5 || op == 6) && c >= bits ? CF : 0));
+            dg_fl(g, ALL, AF | of | ((op == 4 || op == 5 || op == 6) && c >= bits ? CF : 0));
     }
     static const char *const names[] = { "rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar" };
-    desc(g, "%s(%u) ", names[op], c);
+    dg_desc(g, "%s(%u) ", names[op], c);
 }
 
 /* SHLD/SHRD by imm8 or CL; 16-bit counts kept <= 16 (larger is undefined). */
 static void t_dshift(struct g *g)
 {
-    struct sz z = pick_size(g, false);
-    bool cl = rn(g, 2);
-    unsigned count = rn(g, 256);
+    struct sz z = dg_pick_size(g, false);
+    bool cl = dg_rn(g, 2);
+    unsigned count = dg_rn(g, 256);
     g->avoid = 1u << 1;
     if (z.size == 2)
-        count = (count & ~31u) | rn(g, 17);
+        count = (count & ~31u) | dg_rn(g, 17);
     if (cl) {
         struct enc m = { .plusr = 1, .opc = 0xb0, .immsz = 1, .imm = count };
-        emit(g, &m);
+        dg_emit(g, &m);
     }
     unsigned c = count & (z.size == 8 ? 63 : 31);
     struct enc e = { .plusr = -1, .modrm = true, .map = 0x0f };
-    size_enc(g, &e, z);
-    bool left = rn(g, 2);
+    dg_size_enc(g, &e, z);
+    bool left = dg_rn(g, 2);
     e.opc = (uint8_t)((left ? 0xa4 : 0xac) + (cl ? 1 : 0));
     if (!cl) {
         e.immsz = 1;
         e.imm = count;
     }
-    e.regf = pick_src(g, false);
-    e.rm = pick_rm(g, z.size, false, true, true);
+    e.regf = dg_pick_src(g, false);
+    e.rm = dg_pick_rm(g, z.size, false, true, true);
     g->avoid = 0;
-    emit(g, &e);
+    dg_emit(g, &e);
     if (c)
-        fl(g, ALL, AF | (c == 1 ? 0 : OF));
-    desc(g, "%s(%u) ", left ? "shld" : "shrd", c);
+        dg_fl(g, ALL, AF | (c == 1 ? 0 : OF));
+    dg_desc(g, "%s(%u) ", left ? "shld" : "shrd", c);
 }
 
 /* MUL/IMUL one operand; IMUL 0F AF, 69, 6B. */
 static void t_mul(struct g *g)
 {
-    unsigned k = rn(g, 4);
-    struct sz z = pick_size(g, k < 2);
+    unsigned k = dg_rn(g, 4);
+    struct sz z = dg_pick_size(g, k < 2);
     struct enc e = { .plusr = -1, .modrm = true };
-    size_enc(g, &e, z);
+    dg_size_enc(g, &e, z);
     if (k < 2) {
         e.opc = z.size == 1 ? 0xf6 : 0xf7;
         e.regf = 4 + k;
-        e.rm = pick_rm(g, z.size, z.legacy, false, true);
+        e.rm = dg_pick_rm(g, z.size, z.legacy, false, true);
     } else {
-        e.regf = pick_dst(g, z.size, false);
-        e.rm = pick_rm(g, z.size, false, false, true);
+        e.regf = dg_pick_dst(g, z.size, false);
+        e.rm = dg_pick_rm(g, z.size, false, false, true);
         if (k == 2) {
             e.map = 0x0f;
             e.opc = 0xaf;
         } else {
-            e.opc = rn(g, 2) ? 0x69 : 0x6b;
-            e.immsz = e.opc == 0x6b ? 1 : imm_size(z.size);
-            e.imm = rval(g, 4);
+            e.opc = dg_rn(g, 2) ? 0x69 : 0x6b;
+            e.immsz = e.opc == 0x6b ? 1 : dg_imm_size(z.size);
+            e.imm = dg_rval(g, 4);
         }
     }
-    emit(g, &e);
-    fl(g, CF | OF, SF | ZF | AF | PF);
-    desc(g, "%s ", (const char *[]){ "mul", "imul1", "imul2", "imul3" }[k], 0);
+    dg_emit(g, &e);
+    dg_fl(g, CF | OF, SF | ZF | AF | PF);
+    dg_desc(g, "%s ", (const char *[]){ "mul", "imul1", "imul2", "imul3" }[k], 0);
 }
 
 /* DIV/IDIV with a divisor set up to be safe (sometimes deliberately not). */
 static void t_div(struct g *g)
 {
-    bool sign = rn(g, 2), risky = rn(g, 16) == 0;
-    struct sz z = pick_size(g, true);
+    bool sign = dg_rn(g, 2), risky = dg_rn(g, 16) == 0;
+    struct sz z = dg_pick_size(g, true);
     z.legacy = z.size == 1; /* keep AH addressable */
     unsigned bits = z.size * 8;
     uint64_t m = z.size == 8 ? ~0ull : (1ull << bits) - 1;
-    uint64_t d = rval(g, z.size) | 1;
+    uint64_t d = dg_rval(g, z.size) | 1;
     if (sign && ((d & m) == m) && !risky)
         d = 3;
     struct opnd rm;
-    bool mem = rn(g, 2);
+    bool mem = dg_rn(g, 2);
     if (mem) {
         g->avoid = 1u << 0 | 1u << 2;
-        rm = pick_mem(g, z.size, z.legacy, false);
+        rm = dg_pick_mem(g, z.size, z.legacy, false);
         g->avoid = 0;
         /* store the divisor: MOV r/m, imm (C6/C7 /0); 64-bit via simm32 */
         if (z.size == 8)
             d = (uint64_t)(int64_t)(int32_t)d;
         struct enc s = { .plusr = -1, .modrm = true, .rm = rm };
-        size_enc(g, &s, z);
+        dg_size_enc(g, &s, z);
         s.force_rex = false;
         s.opc = z.size == 1 ? 0xc6 : 0xc7;
-        s.immsz = imm_size(z.size);
+        s.immsz = dg_imm_size(z.size);
         s.imm = d;
-        emit(g, &s);
+        dg_emit(g, &s);
     } else {
         rm.kind = M_NONE;
         do
-            rm.reg = pick_dst(g, z.size, z.legacy);
+            rm.reg = dg_pick_dst(g, z.size, z.legacy);
         while (rm.reg == 0 || rm.reg == 2 || (z.size == 1 && rm.reg == 4));
         if (z.size == 1) { /* MOV r8, imm8 without REX: AH..BH numbering */
             struct enc b = { .plusr = (int)rm.reg, .opc = 0xb0, .immsz = 1, .imm = d & 0xff };
-            emit(g, &b);
+            dg_emit(g, &b);
         } else {
-            mov_imm(g, rm.reg, d & m);
+            dg_mov_imm(g, rm.reg, d & m);
         }
     }
     if (!risky) {
         if (sign) {
             static const uint8_t conv[] = { 0x98, 0x99 };
             struct enc c = { .plusr = -1, .opc = conv[z.size != 1] };
-            size_enc(g, &c, (struct sz){ z.size == 1 ? 2 : z.size, false });
+            dg_size_enc(g, &c, (struct sz){ z.size == 1 ? 2 : z.size, false });
             c.force_rex = false;
-            emit(g, &c); /* CBW for bytes, else CWD/CDQ/CQO */
+            dg_emit(g, &c); /* CBW for bytes, else CWD/CDQ/CQO */
         } else if (z.size == 1) {
             /* AH < divisor: mov ah, imm8 */
             struct enc c = { .plusr = 4, .opc = 0xb0, .immsz = 1 };
-            c.imm = rn(g, (unsigned)(d & 0xff));
-            emit(g, &c);
+            c.imm = dg_rn(g, (unsigned)(d & 0xff));
+            dg_emit(g, &c);
         } else {
-            mov_imm(g, 2, (rnd(g) % (d & m)) & m);
+            dg_mov_imm(g, 2, (dg_rnd(g) % (d & m)) & m);
         }
     }
     struct enc e = { .plusr = -1, .modrm = true, .rm = rm };
-    size_enc(g, &e, z);
+    dg_size_enc(g, &e, z);
     e.force_rex = false;
     e.opc = z.size == 1 ? 0xf6 : 0xf7;
     e.regf = sign ? 7 : 6;
-    emit(g, &e);
-    fl(g, 0, ALL);
-    desc(g, "%s ", sign ? "idiv" : "div", 0);
+    dg_emit(g, &e);
+    dg_fl(g, 0, ALL);
+    dg_desc(g, "%s ", sign ? "idiv" : "div", 0);
 }
 
 /* BT BTS BTR BTC: register offset (memory: in-window signed offset) or imm8. */
 static void t_bt(struct g *g)
 {
-    unsigned k = rn(g, 4);
-    struct sz z = pick_size(g, false);
-    bool imm = rn(g, 2);
+    unsigned k = dg_rn(g, 4);
+    struct sz z = dg_pick_size(g, false);
+    bool imm = dg_rn(g, 2);
     struct enc e = { .plusr = -1, .modrm = true, .map = 0x0f };
-    size_enc(g, &e, z);
+    dg_size_enc(g, &e, z);
     if (imm) {
         e.opc = 0xba;
         e.regf = 4 + k;
         e.immsz = 1;
-        e.imm = rn(g, 256);
-        e.rm = pick_rm(g, z.size, false, true, true);
+        e.imm = dg_rn(g, 256);
+        e.rm = dg_pick_rm(g, z.size, false, true, true);
     } else {
         e.opc = (uint8_t[]){ 0xa3, 0xab, 0xb3, 0xbb }[k];
-        e.rm = pick_rm(g, z.size, false, true, true);
+        e.rm = dg_pick_rm(g, z.size, false, true, true);
         if (e.rm.kind != M_NONE) {
             /* keep EA + size * (offset DIV bits) inside the window; no
              * base register (the offset register is set afterwards) */
-            e.rm = (struct opnd){ .kind = (unsigned[]){ M_ABS, M_RSP, M_RIP }[rn(g, 3)] };
-            e.rm.addr = e.rm.kind == M_RSP ? DT_RSP - 128 + rn(g, 240) : scr_addr(g, 1024);
+            e.rm = (struct opnd){ .kind = (unsigned[]){ M_ABS, M_RSP, M_RIP }[dg_rn(g, 3)] };
+            e.rm.addr = e.rm.kind == M_RSP ? DT_RSP - 128 + dg_rn(g, 240) : dg_scr_addr(g, 1024);
             e.rm.addr &= ~(uint64_t)(z.size - 1);
-            int64_t off = (int64_t)rn(g, 8 * 600) - 8 * 300;
+            int64_t off = (int64_t)dg_rn(g, 8 * 600) - 8 * 300;
             do
-                e.regf = pick_dst(g, 8, false);
+                e.regf = dg_pick_dst(g, 8, false);
             while (e.regf == 4);
-            mov_imm(g, e.regf, (uint64_t)off);
+            dg_mov_imm(g, e.regf, (uint64_t)off);
         } else {
-            e.regf = pick_src(g, false);
+            e.regf = dg_pick_src(g, false);
         }
     }
-    if (k && e.rm.kind != M_NONE && rn(g, 3) == 0) {
+    if (k && e.rm.kind != M_NONE && dg_rn(g, 3) == 0) {
         e.lock = true;
         if (imm)
-            e.rm = pick_mem(g, z.size, false, true);
+            e.rm = dg_pick_mem(g, z.size, false, true);
     }
-    emit(g, &e);
-    fl(g, CF, OF | SF | AF | PF);
-    desc(g, "%s ", (const char *[]){ "bt", "bts", "btr", "btc" }[k], 0);
+    dg_emit(g, &e);
+    dg_fl(g, CF, OF | SF | AF | PF);
+    dg_desc(g, "%s ", (const char *[]){ "bt", "bts", "btr", "btc" }[k], 0);
 }
 
 /* BSF BSR, TZCNT LZCNT POPCNT (if the host has them), BSWAP, MOVBE, CRC32. */
 static void t_bitmisc(struct g *g)
 {
-    unsigned k = rn(g, 8);
-    struct sz z = pick_size(g, false);
+    unsigned k = dg_rn(g, 8);
+    struct sz z = dg_pick_size(g, false);
     struct enc e = { .plusr = -1, .modrm = true, .map = 0x0f };
     if ((k == 2 && !g->f->bmi1) || (k == 3 && !g->f->lzcnt) || (k == 4 && !g->f->popcnt) ||
         ((k == 6) && !g->f->movbe) || (k == 7 && !g->f->sse42))
-        k = rn(g, 2);
+        k = dg_rn(g, 2);
     if (k == 5 || k == 7) /* BSWAP 16 is undefined; CRC32 decides its own sizes */
         while (z.size == 2)
-            z = pick_size(g, false);
-    size_enc(g, &e, z);
-    e.regf = pick_dst(g, z.size, false);
-    e.rm = pick_rm(g, z.size, false, false, k != 5);
-    if (rn(g, 4) == 0 && e.rm.kind == M_NONE && e.rm.reg != 4 && k < 5)
-        mov_imm(g, e.rm.reg, 0); /* zero sources */
+            z = dg_pick_size(g, false);
+    dg_size_enc(g, &e, z);
+    e.regf = dg_pick_dst(g, z.size, false);
+    e.rm = dg_pick_rm(g, z.size, false, false, k != 5);
+    if (dg_rn(g, 4) == 0 && e.rm.kind == M_NONE && e.rm.reg != 4 && k < 5)
+        dg_mov_imm(g, e.rm.reg, 0); /* zero sources */
     uint32_t def = 0, undef = 0;
     switch (k) {
     case 0:
@@ -715,17 +377,17 @@ static void t_bitmisc(struct g *g)
         break;
     case 6:
         e.map = 0x0f38;
-        e.opc = rn(g, 2) ? 0xf0 : 0xf1;
-        e.rm = pick_mem(g, z.size, false, false);
+        e.opc = dg_rn(g, 2) ? 0xf0 : 0xf1;
+        e.rm = dg_pick_mem(g, z.size, false, false);
         break;
     default:
         e.map = 0x0f38;
-        if (rn(g, 3) == 0) {
+        if (dg_rn(g, 3) == 0) {
             e.npfx = 0;
             e.pfx[e.npfx++] = 0xf2;
             e.opc = 0xf0;
-            e.w = rn(g, 2);
-            e.rm = pick_rm(g, 1, false, false, true);
+            e.w = dg_rn(g, 2);
+            e.rm = dg_pick_rm(g, 1, false, false, true);
             e.force_rex = true;
         } else {
             e.pfx[e.npfx++] = 0xf2;
@@ -733,53 +395,53 @@ static void t_bitmisc(struct g *g)
         }
         break;
     }
-    emit(g, &e);
-    fl(g, def, undef);
+    dg_emit(g, &e);
+    dg_fl(g, def, undef);
     static const char *const names[] = { "bsf",    "bsr",   "tzcnt", "lzcnt",
                                          "popcnt", "bswap", "movbe", "crc32" };
-    desc(g, "%s ", names[k], 0);
+    dg_desc(g, "%s ", names[k], 0);
 }
 
 /* MOV forms, MOVZX/MOVSX/MOVSXD, LEA, CMOVcc, SETcc, CBW/CWD, flag ops, XLAT. */
 static void t_data(struct g *g)
 {
-    unsigned k = rn(g, 12);
-    struct sz z = pick_size(g, k <= 2);
+    unsigned k = dg_rn(g, 12);
+    struct sz z = dg_pick_size(g, k <= 2);
     struct enc e = { .plusr = -1, .modrm = true };
-    size_enc(g, &e, z);
+    dg_size_enc(g, &e, z);
     bool b = z.size == 1;
     switch (k) {
     case 0: /* 88/89/8A/8B */
-        e.opc = (uint8_t)(0x88 + (b ? 0 : 1) + (rn(g, 2) ? 2 : 0));
-        e.regf = e.opc & 2 ? pick_dst(g, z.size, z.legacy) : pick_src(g, z.legacy);
-        e.rm = pick_rm(g, z.size, z.legacy, !(e.opc & 2), true);
+        e.opc = (uint8_t)(0x88 + (b ? 0 : 1) + (dg_rn(g, 2) ? 2 : 0));
+        e.regf = e.opc & 2 ? dg_pick_dst(g, z.size, z.legacy) : dg_pick_src(g, z.legacy);
+        e.rm = dg_pick_rm(g, z.size, z.legacy, !(e.opc & 2), true);
         break;
     case 1: /* C6/C7 /0, B0+r / B8+r (imm64 with REX.W) */
-        if (rn(g, 2)) {
+        if (dg_rn(g, 2)) {
             e.opc = b ? 0xc6 : 0xc7;
-            e.rm = pick_rm(g, z.size, z.legacy, true, true);
-            e.immsz = imm_size(z.size);
+            e.rm = dg_pick_rm(g, z.size, z.legacy, true, true);
+            e.immsz = dg_imm_size(z.size);
         } else {
             e.modrm = false;
             e.opc = b ? 0xb0 : 0xb8;
-            e.plusr = (int)pick_dst(g, z.size, z.legacy);
+            e.plusr = (int)dg_pick_dst(g, z.size, z.legacy);
             e.immsz = z.size;
         }
-        e.imm = rval(g, 8);
+        e.imm = dg_rval(g, 8);
         break;
     case 2: /* A0-A3 moffs64 */
         e.modrm = false;
-        e.opc = (uint8_t)(0xa0 + (b ? 0 : 1) + (rn(g, 2) ? 2 : 0));
+        e.opc = (uint8_t)(0xa0 + (b ? 0 : 1) + (dg_rn(g, 2) ? 2 : 0));
         e.immsz = g->m32 ? 4 : 8;
-        e.imm = scr_addr(g, 64);
+        e.imm = dg_scr_addr(g, 64);
         e.force_rex = false;
         break;
     case 3: { /* MOVZX/MOVSX (0F B6 B7 BE BF), MOVSXD (63) */
-        unsigned v = rn(g, g->m32 ? 4 : 5); /* no MOVSXD (ARPL) outside 64-bit mode */
+        unsigned v = dg_rn(g, g->m32 ? 4 : 5); /* no MOVSXD (ARPL) outside 64-bit mode */
         while (z.size == 2 && (v == 1 || v == 3 || v == 4))
             v = 0;
         unsigned src = v == 4 ? 4 : (v & 1) ? 2 : 1;
-        bool legacy = src == 1 && rn(g, 2) && !e.w;
+        bool legacy = src == 1 && dg_rn(g, 2) && !e.w;
         if (v == 4) {
             e.opc = 0x63;
             e.w = true;
@@ -788,80 +450,80 @@ static void t_data(struct g *g)
             e.opc = (uint8_t[]){ 0xb6, 0xb7, 0xbe, 0xbf }[v];
         }
         e.force_rex = src == 1 && !legacy;
-        e.regf = pick_dst(g, z.size, legacy);
-        e.rm = pick_rm(g, src, legacy, false, true);
+        e.regf = dg_pick_dst(g, z.size, legacy);
+        e.rm = dg_pick_rm(g, src, legacy, false, true);
         break;
     }
     case 4: { /* LEA: any registers, no memory access */
         e.opc = 0x8d;
-        e.regf = pick_dst(g, z.size, false);
+        e.regf = dg_pick_dst(g, z.size, false);
         struct opnd o = { .kind = M_BASE };
         unsigned nr = g->m32 ? 8 : 16;
-        o.base = rn(g, nr);
+        o.base = dg_rn(g, nr);
         do
-            o.index = rn(g, nr);
-        while (o.index == 4 && rn(g, 2));
-        o.scale = rn(g, 4);
-        o.disp = (int32_t)rnd(g);
-        if (rn(g, 2))
+            o.index = dg_rn(g, nr);
+        while (o.index == 4 && dg_rn(g, 2));
+        o.scale = dg_rn(g, 4);
+        o.disp = (int32_t)dg_rnd(g);
+        if (dg_rn(g, 2))
             o.disp = (int8_t)o.disp;
-        o.a32 = rn(g, 3) == 0 && !g->m32;
-        if (rn(g, 6) == 0) {
+        o.a32 = dg_rn(g, 3) == 0 && !g->m32;
+        if (dg_rn(g, 6) == 0) {
             o.kind = M_RIP;
-            o.addr = DT_CODE + rn(g, 0x100000);
+            o.addr = DT_CODE + dg_rn(g, 0x100000);
         }
         e.rm = o;
         break;
     }
     case 5: /* CMOVcc */
     case 6: { /* SETcc */
-        unsigned cc = rn(g, 16);
+        unsigned cc = dg_rn(g, 16);
         static const uint32_t reads[8] = { OF, CF, ZF, CF | ZF, SF, PF, SF | OF, ZF | SF | OF };
-        need(g, reads[cc >> 1]);
+        dg_need(g, reads[cc >> 1]);
         e.map = 0x0f;
         if (k == 5) {
             e.opc = (uint8_t)(0x40 + cc);
-            e.regf = pick_dst(g, z.size, false);
-            e.rm = pick_rm(g, z.size, false, false, true);
+            e.regf = dg_pick_dst(g, z.size, false);
+            e.rm = dg_pick_rm(g, z.size, false, false, true);
         } else {
             e.npfx = 0;
             e.w = false;
             e.opc = (uint8_t)(0x90 + cc);
-            e.regf = rn(g, 8);
-            e.force_rex = rn(g, 2);
-            e.rm = pick_rm(g, 1, !e.force_rex, true, true);
+            e.regf = dg_rn(g, 8);
+            e.force_rex = dg_rn(g, 2);
+            e.rm = dg_pick_rm(g, 1, !e.force_rex, true, true);
         }
         break;
     }
     case 7: /* CBW/CWDE/CDQE, CWD/CDQ/CQO */
         e.modrm = false;
-        e.opc = rn(g, 2) ? 0x98 : 0x99;
+        e.opc = dg_rn(g, 2) ? 0x98 : 0x99;
         break;
     case 8: { /* LAHF SAHF CMC CLC STC CLD STD */
         static const uint8_t ops[] = { 0x9f, 0x9e, 0xf5, 0xf8, 0xf9, 0xfc, 0xfd };
-        unsigned i = rn(g, 7);
+        unsigned i = dg_rn(g, 7);
         struct enc f = { .plusr = -1, .opc = ops[i] };
         if (i == 0)
-            need(g, SF | ZF | AF | PF | CF);
+            dg_need(g, SF | ZF | AF | PF | CF);
         if (i == 2)
-            need(g, CF);
-        emit(g, &f);
+            dg_need(g, CF);
+        dg_emit(g, &f);
         if (i == 1)
-            fl(g, SF | ZF | AF | PF | CF, 0);
+            dg_fl(g, SF | ZF | AF | PF | CF, 0);
         else if (i >= 2 && i <= 4)
-            fl(g, CF, 0);
-        desc(g, "%s ", (const char *[]){ "lahf", "sahf", "cmc", "clc", "stc", "cld", "std" }[i], 0);
+            dg_fl(g, CF, 0);
+        dg_desc(g, "%s ", (const char *[]){ "lahf", "sahf", "cmc", "clc", "stc", "cld", "std" }[i], 0);
         return;
     }
     case 9: { /* XLAT with RBX in the window */
-        mov_imm(g, 3, scr_addr(g, 512));
+        dg_mov_imm(g, 3, dg_scr_addr(g, 512));
         struct enc x = { .plusr = -1, .opc = 0xd7 };
-        emit(g, &x);
-        desc(g, "%s ", "xlat", 0);
+        dg_emit(g, &x);
+        dg_desc(g, "%s ", "xlat", 0);
         return;
     }
     default: { /* NOP forms: 90, 66 90, 0F 1F /0, 0F 18-1E hints, PAUSE */
-        unsigned n = rn(g, 4);
+        unsigned n = dg_rn(g, 4);
         struct enc x = { .plusr = -1 };
         if (n == 0) {
             x.opc = 0x90;
@@ -870,32 +532,32 @@ static void t_data(struct g *g)
             x.opc = 0x90;
         } else {
             x.map = 0x0f;
-            x.opc = n == 2 ? 0x1f : (uint8_t)(0x19 + rn(g, 5));
+            x.opc = n == 2 ? 0x1f : (uint8_t)(0x19 + dg_rn(g, 5));
             x.modrm = true;
-            x.regf = n == 2 ? 0 : rn(g, 8);
-            x.rm = pick_rm(g, 4, false, false, true);
+            x.regf = n == 2 ? 0 : dg_rn(g, 8);
+            x.rm = dg_pick_rm(g, 4, false, false, true);
         }
-        emit(g, &x);
-        desc(g, "%s ", "nop", 0);
+        dg_emit(g, &x);
+        dg_desc(g, "%s ", "nop", 0);
         return;
     }
     }
-    emit(g, &e);
+    dg_emit(g, &e);
     static const char *const names[] = { "mov", "movimm", "moffs", "movx",
                                          "lea", "cmov",   "setcc", "cbw" };
-    desc(g, "%s ", names[k], 0);
+    dg_desc(g, "%s ", names[k], 0);
 }
 
 /* XCHG, XADD, CMPXCHG, CMPXCHG8B/16B (with LOCK on memory). */
 static void t_atomic(struct g *g)
 {
-    unsigned k = rn(g, 5);
-    struct sz z = pick_size(g, k < 3);
+    unsigned k = dg_rn(g, 5);
+    struct sz z = dg_pick_size(g, k < 3);
     struct enc e = { .plusr = -1, .modrm = true };
-    size_enc(g, &e, z);
+    dg_size_enc(g, &e, z);
     bool b = z.size == 1;
     if (k == 4) { /* CMPXCHG8B / 16B: memory only, sometimes misaligned 16B */
-        bool w16 = g->f->cx16 && rn(g, 2) && !g->m32;
+        bool w16 = g->f->cx16 && dg_rn(g, 2) && !g->m32;
         e.npfx = 0;
         e.w = w16;
         e.force_rex = false;
@@ -903,39 +565,39 @@ static void t_atomic(struct g *g)
         e.opc = 0xc7;
         e.regf = 1;
         g->avoid = 1u << 0 | 1u << 2;
-        e.rm = pick_mem(g, w16 ? 16 : 8, false, !w16 || rn(g, 8) != 0);
+        e.rm = dg_pick_mem(g, w16 ? 16 : 8, false, !w16 || dg_rn(g, 8) != 0);
         g->avoid = 0;
-        e.lock = rn(g, 2);
-        if (rn(g, 2)) { /* make success likely: load rDX:rAX from memory first */
+        e.lock = dg_rn(g, 2);
+        if (dg_rn(g, 2)) { /* make success likely: load rDX:rAX from memory first */
             struct enc l = { .plusr = -1, .modrm = true, .w = true, .opc = 0x8b, .rm = e.rm };
             l.rm.kind = M_ABS;
-            emit(g, &l);
+            dg_emit(g, &l);
             l.regf = 2;
             l.rm.addr += w16 ? 8 : 4;
             if (!w16)
                 l.w = false;
-            emit(g, &l);
+            dg_emit(g, &l);
             if (!w16) {
                 struct enc m = { .plusr = -1, .modrm = true, .opc = 0x8b, .rm = e.rm };
                 m.rm.kind = M_ABS;
-                emit(g, &m); /* eax = low dword */
+                dg_emit(g, &m); /* eax = low dword */
             }
         }
-        emit(g, &e);
-        fl(g, ZF, 0);
-        desc(g, "%s ", w16 ? "cmpxchg16b" : "cmpxchg8b", 0);
+        dg_emit(g, &e);
+        dg_fl(g, ZF, 0);
+        dg_desc(g, "%s ", w16 ? "cmpxchg16b" : "cmpxchg8b", 0);
         return;
     }
     if (k == 3) { /* 90+r */
         e.modrm = false;
         e.opc = 0x90;
-        e.plusr = (int)pick_dst(g, z.size == 1 ? 4 : z.size, false);
+        e.plusr = (int)dg_pick_dst(g, z.size == 1 ? 4 : z.size, false);
         if (z.size == 1) {
             e.force_rex = false;
             e.w = false;
         }
-        emit(g, &e);
-        desc(g, "%s ", "xchg90", 0);
+        dg_emit(g, &e);
+        dg_desc(g, "%s ", "xchg90", 0);
         return;
     }
     if (k == 0) {
@@ -944,52 +606,52 @@ static void t_atomic(struct g *g)
         e.map = 0x0f;
         e.opc = (uint8_t)((k == 1 ? 0xc0 : 0xb0) + (b ? 0 : 1));
     }
-    e.regf = pick_dst(g, z.size, z.legacy);
-    e.rm = pick_rm(g, z.size, z.legacy, true, true);
+    e.regf = dg_pick_dst(g, z.size, z.legacy);
+    e.rm = dg_pick_rm(g, z.size, z.legacy, true, true);
     if (e.rm.kind != M_NONE) {
         g->avoid = 1u << 0;
-        e.rm = pick_mem(g, z.size, z.legacy, true);
+        e.rm = dg_pick_mem(g, z.size, z.legacy, true);
         g->avoid = 0;
-        e.lock = rn(g, 2);
-        if (k == 2 && rn(g, 2)) { /* make CMPXCHG succeed sometimes */
+        e.lock = dg_rn(g, 2);
+        if (k == 2 && dg_rn(g, 2)) { /* make CMPXCHG succeed sometimes */
             struct enc l = { .plusr = -1, .modrm = true, .opc = b ? 0x8a : 0x8b, .rm = e.rm };
-            size_enc(g, &l, (struct sz){ z.size, true });
+            dg_size_enc(g, &l, (struct sz){ z.size, true });
             l.rm.kind = M_ABS;
-            emit(g, &l);
+            dg_emit(g, &l);
         }
     }
-    emit(g, &e);
+    dg_emit(g, &e);
     if (k != 0)
-        fl(g, ALL, 0);
-    desc(g, "%s ", (const char *[]){ "xchg", "xadd", "cmpxchg" }[k], 0);
+        dg_fl(g, ALL, 0);
+    dg_desc(g, "%s ", (const char *[]){ "xchg", "xadd", "cmpxchg" }[k], 0);
 }
 
 /* String instructions with small counts over the scratch window. */
 static void t_string(struct g *g)
 {
     static const uint8_t ops[] = { 0xa4, 0xa6, 0xaa, 0xac, 0xae }; /* movs cmps stos lods scas */
-    unsigned k = rn(g, 5);
-    struct sz z = pick_size(g, true);
-    unsigned rep = rn(g, 3); /* 0 none, 1 F3, 2 F2 (F2 only with CMPS/SCAS) */
+    unsigned k = dg_rn(g, 5);
+    struct sz z = dg_pick_size(g, true);
+    unsigned rep = dg_rn(g, 3); /* 0 none, 1 F3, 2 F2 (F2 only with CMPS/SCAS) */
     if (rep == 2 && k != 1 && k != 4)
         rep = 1;
-    unsigned n = rn(g, 17);
-    mov_imm(g, 6, scr_addr(g, 512));
-    mov_imm(g, 7, scr_addr(g, 512));
+    unsigned n = dg_rn(g, 17);
+    dg_mov_imm(g, 6, dg_scr_addr(g, 512));
+    dg_mov_imm(g, 7, dg_scr_addr(g, 512));
     if (rep)
-        mov_imm(g, 1, n);
-    struct enc d = { .plusr = -1, .opc = rn(g, 2) ? 0xfc : 0xfd };
-    emit(g, &d);
+        dg_mov_imm(g, 1, n);
+    struct enc d = { .plusr = -1, .opc = dg_rn(g, 2) ? 0xfc : 0xfd };
+    dg_emit(g, &d);
     struct enc e = { .plusr = -1, .opc = (uint8_t)(ops[k] + (z.size == 1 ? 0 : 1)) };
     if (rep)
         e.pfx[e.npfx++] = rep == 1 ? 0xf3 : 0xf2;
     if (z.size == 2)
         e.pfx[e.npfx++] = 0x66;
     e.w = z.size == 8;
-    emit(g, &e);
+    dg_emit(g, &e);
     if ((k == 1 || k == 4) && (!rep || n))
-        fl(g, ALL, 0);
-    desc(g, "%s(%u) ", (const char *[]){ "movs", "cmps", "stos", "lods", "scas" }[k], rep ? n : 1);
+        dg_fl(g, ALL, 0);
+    dg_desc(g, "%s(%u) ", (const char *[]){ "movs", "cmps", "stos", "lods", "scas" }[k], rep ? n : 1);
 }
 
 /* Encodings that must raise #UD: LOCK misuse, LEA/MOVBE/CMPXCHG8B with a
@@ -999,23 +661,23 @@ static void t_invalid(struct g *g)
     static const uint8_t i64[] = { 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f,
                                    0x37, 0x3f, 0x60, 0x61, 0xd4, 0xd5, 0xd6 };
     struct enc e = { .plusr = -1, .modrm = true };
-    unsigned k = rn(g, g->m32 ? 7 : 9);
-    e.regf = rn(g, 8);
-    e.rm.reg = rn(g, 8);
+    unsigned k = dg_rn(g, g->m32 ? 7 : 9);
+    e.regf = dg_rn(g, 8);
+    e.rm.reg = dg_rn(g, 8);
     switch (k) {
     case 0: /* LOCK with a register destination */
         e.lock = true;
-        e.opc = (uint8_t)(rn(g, 7) * 8 + rn(g, 2));
+        e.opc = (uint8_t)(dg_rn(g, 7) * 8 + dg_rn(g, 2));
         break;
     case 1: /* LOCK MOV / LOCK CMP / LOCK TEST with memory */
         e.lock = true;
-        e.opc = (uint8_t[]){ 0x88, 0x89, 0x38, 0x39, 0x84, 0x85 }[rn(g, 6)];
-        e.rm = pick_mem(g, 8, true, true);
+        e.opc = (uint8_t[]){ 0x88, 0x89, 0x38, 0x39, 0x84, 0x85 }[dg_rn(g, 6)];
+        e.rm = dg_pick_mem(g, 8, true, true);
         break;
     case 2: e.opc = 0x8d; break; /* LEA r, r */
     case 3:
         e.map = 0x0f38;
-        e.opc = (uint8_t)(0xf0 + rn(g, 2)); /* MOVBE r, r */
+        e.opc = (uint8_t)(0xf0 + dg_rn(g, 2)); /* MOVBE r, r */
         break;
     case 4:
         e.map = 0x0f;
@@ -1024,14 +686,14 @@ static void t_invalid(struct g *g)
         break;
     case 5:
         e.map = 0x0f;
-        e.opc = (uint8_t[]){ 0x0b, 0xb9, 0xff }[rn(g, 3)];
+        e.opc = (uint8_t[]){ 0x0b, 0xb9, 0xff }[dg_rn(g, 3)];
         e.modrm = e.opc != 0x0b;
         break;
     case 6: /* LOCK BT m, r */
         e.lock = true;
         e.map = 0x0f;
         e.opc = 0xa3;
-        e.rm = pick_mem(g, 8, false, true);
+        e.rm = dg_pick_mem(g, 8, false, true);
         break;
     case 7: /* 82 /r is invalid in 64-bit mode */
         e.opc = 0x82;
@@ -1039,64 +701,64 @@ static void t_invalid(struct g *g)
         break;
     default:
         e.modrm = false;
-        e.opc = i64[rn(g, sizeof(i64))];
+        e.opc = i64[dg_rn(g, sizeof(i64))];
         break;
     }
-    emit(g, &e);
+    dg_emit(g, &e);
     g->stop = true;
-    desc(g, "%s ", "invalid", 0);
+    dg_desc(g, "%s ", "invalid", 0);
 }
 
 /* 32-bit mode only: INC/DEC 40-4F, the BCD adjusts, the 82 group. */
 static void t_legacy32(struct g *g)
 {
-    unsigned k = rn(g, 5);
+    unsigned k = dg_rn(g, 5);
     struct enc e = { .plusr = -1 };
     static const char *const names[] = { "incdec4x", "daa/das", "aaa/aas", "aam/aad", "grp82" };
     switch (k) {
     case 0:
-        if (rn(g, 2))
+        if (dg_rn(g, 2))
             e.pfx[e.npfx++] = 0x66;
-        e.opc = rn(g, 2) ? 0x40 : 0x48;
-        e.plusr = (int)pick_dst(g, 4, true);
-        emit(g, &e);
-        fl(g, ALL & ~CF, 0);
+        e.opc = dg_rn(g, 2) ? 0x40 : 0x48;
+        e.plusr = (int)dg_pick_dst(g, 4, true);
+        dg_emit(g, &e);
+        dg_fl(g, ALL & ~CF, 0);
         break;
     case 1:
-        need(g, CF | AF);
-        e.opc = rn(g, 2) ? 0x27 : 0x2f;
-        emit(g, &e);
-        fl(g, SF | ZF | PF | AF | CF, OF);
+        dg_need(g, CF | AF);
+        e.opc = dg_rn(g, 2) ? 0x27 : 0x2f;
+        dg_emit(g, &e);
+        dg_fl(g, SF | ZF | PF | AF | CF, OF);
         break;
     case 2:
-        need(g, AF);
-        e.opc = rn(g, 2) ? 0x37 : 0x3f;
-        emit(g, &e);
-        fl(g, AF | CF, OF | SF | ZF | PF);
+        dg_need(g, AF);
+        e.opc = dg_rn(g, 2) ? 0x37 : 0x3f;
+        dg_emit(g, &e);
+        dg_fl(g, AF | CF, OF | SF | ZF | PF);
         break;
     case 3:
-        e.opc = rn(g, 2) ? 0xd4 : 0xd5;
+        e.opc = dg_rn(g, 2) ? 0xd4 : 0xd5;
         e.immsz = 1;
-        e.imm = rn(g, 3) ? 10 : rn(g, 16) ? rn(g, 256) : 0;
-        emit(g, &e);
-        fl(g, SF | ZF | PF, OF | AF | CF);
+        e.imm = dg_rn(g, 3) ? 10 : dg_rn(g, 16) ? dg_rn(g, 256) : 0;
+        dg_emit(g, &e);
+        dg_fl(g, SF | ZF | PF, OF | AF | CF);
         break;
     default: {
-        unsigned op = rn(g, 8);
+        unsigned op = dg_rn(g, 8);
         if (op == 2 || op == 3)
-            need(g, CF);
+            dg_need(g, CF);
         e.opc = 0x82;
         e.modrm = true;
         e.regf = op;
-        e.rm = pick_rm(g, 1, true, true, true);
+        e.rm = dg_pick_rm(g, 1, true, true, true);
         e.immsz = 1;
-        e.imm = rnd(g);
-        emit(g, &e);
-        fl(g, ALL, (op == 1 || op == 4 || op == 6) ? AF : 0);
+        e.imm = dg_rnd(g);
+        dg_emit(g, &e);
+        dg_fl(g, ALL, (op == 1 || op == 4 || op == 6) ? AF : 0);
         break;
     }
     }
-    desc(g, "%s ", names[k], 0);
+    dg_desc(g, "%s ", names[k], 0);
 }
 
 typedef void tmpl_fn(struct g *g);
@@ -1127,25 +789,12 @@ void dt_gen_seq(struct dt_seq *s, uint64_t seed, unsigned ntemplates,
     for (unsigned i = 0; i < ntemplates && !g.stop && s->len + 96 < DT_MAX_CODE &&
                          s->ninsn + 8 < DT_MAX_INSN;
          i++) {
-        unsigned k = allowed[rn(&g, na)];
-        if (templates[k] == t_invalid && rn(&g, 4))
-            k = allowed[rn(&g, na)]; /* keep invalid encodings rarer */
+        unsigned k = allowed[dg_rn(&g, na)];
+        if (templates[k] == t_invalid && dg_rn(&g, 4))
+            k = allowed[dg_rn(&g, na)]; /* keep invalid encodings rarer */
         templates[k](&g);
     }
     s->undef_end = g.undef;
     if (s->ninsn > DT_MAX_INSN)
         s->ninsn = DT_MAX_INSN;
-}
-
-void dt_gen_state(struct dt_regs *regs, uint8_t *scratch, uint64_t seed)
-{
-    struct g g = { .rng = seed };
-    for (int i = 0; i < 16; i++)
-        regs->r[i] = rval(&g, 8);
-    regs->r[4] = DT_RSP;
-    regs->rflags = (rnd(&g) & ALL) | (rn(&g, 4) == 0 ? 0x400 : 0) | 2;
-    for (unsigned i = 0; i < DT_SCR_SIZE; i += 8) {
-        uint64_t v = rn(&g, 4) == 0 ? rval(&g, 8) : rnd(&g);
-        memcpy(scratch + i, &v, 8);
-    }
 }
