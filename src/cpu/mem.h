@@ -60,7 +60,7 @@ static inline uint64_t seg_linear(struct cpu *cpu, int seg, uint64_t off, unsign
     return seg_linear_slow(cpu, seg, off, size, acc);
 }
 
-static inline uint64_t mem_read_lin(struct cpu *cpu, uint64_t lin, unsigned size)
+static inline __attribute__((always_inline)) uint64_t mem_read_lin(struct cpu *cpu, uint64_t lin, unsigned size)
 {
     void *p = tlb_hit(cpu->tlb.r, lin, size, cpu->tlb_ctx);
     if (likely(p != NULL)) {
@@ -71,7 +71,7 @@ static inline uint64_t mem_read_lin(struct cpu *cpu, uint64_t lin, unsigned size
     return mem_read_lin_slow(cpu, lin, size, ACC_READ);
 }
 
-static inline void mem_write_lin(struct cpu *cpu, uint64_t lin, unsigned size, uint64_t v)
+static inline __attribute__((always_inline)) void mem_write_lin(struct cpu *cpu, uint64_t lin, unsigned size, uint64_t v)
 {
     void *p = tlb_hit(cpu->tlb.w, lin, size, cpu->tlb_ctx);
     if (likely(p != NULL)) {
@@ -141,14 +141,14 @@ void mem_write_sys(struct cpu *cpu, uint64_t lin, unsigned size, uint64_t v);
 /* ---- operands ---- */
 
 /* ModRM r/m operand of 'size' bytes (1, 2, 4, 8): register or memory. */
-static inline uint64_t op_read_rm(struct cpu *cpu, const struct insn *in, unsigned size)
+static inline __attribute__((always_inline)) uint64_t op_read_rm(struct cpu *cpu, const struct insn *in, unsigned size)
 {
     if (in->mod == 3)
         return size == 1 ? reg8_get(cpu, in->rm, in->rex) : reg_get(cpu, in->rm, size);
     return mem_read(cpu, in->seg, insn_ea(cpu, in), size);
 }
 
-static inline void op_write_rm(struct cpu *cpu, const struct insn *in, unsigned size, uint64_t v)
+static inline __attribute__((always_inline)) void op_write_rm(struct cpu *cpu, const struct insn *in, unsigned size, uint64_t v)
 {
     if (in->mod == 3) {
         if (size == 1)

@@ -24,18 +24,20 @@
 /* ---------- arithmetic ---------- */
 
 #define ARITH4(opc, op)                                                            \
-    case (opc) << 2 | FMT_PS: return PSI(_mm_##op##_ps(IPS(a), IPS(b)));          \
-    case (opc) << 2 | FMT_PD: return PDI(_mm_##op##_pd(IPD(a), IPD(b)));          \
-    case (opc) << 2 | FMT_SS: return PSI(_mm_##op##_ss(IPS(a), IPS(b)));          \
-    case (opc) << 2 | FMT_SD: return PDI(_mm_##op##_sd(IPD(a), IPD(b)));
+    case (opc) << 2 | FMT_PS: return FPASM(#op "ps", a, b);                       \
+    case (opc) << 2 | FMT_PD: return FPASM(#op "pd", a, b);                       \
+    case (opc) << 2 | FMT_SS: return FPASM(#op "ss", a, b);                       \
+    case (opc) << 2 | FMT_SD: return FPASM(#op "sd", a, b);
 
 #define ARITH_P2(opc, op)                                                          \
-    case (opc) << 2 | FMT_PS: return PSI(_mm_##op##_ps(IPS(a), IPS(b)));          \
-    case (opc) << 2 | FMT_PD: return PDI(_mm_##op##_pd(IPD(a), IPD(b)));
+    case (opc) << 2 | FMT_PS: return FPASM(#op "ps", a, b);                       \
+    case (opc) << 2 | FMT_PD: return FPASM(#op "pd", a, b);
 
+/* The scalar forms of SQRT/RSQRT/RCP merge into a like the hardware does. */
 static __m128i fp_arith(unsigned opc, unsigned fmt, __m128i a, __m128i b)
 {
     switch (opc << 2 | fmt) {
+        ARITH4(0x51, sqrt)
         ARITH4(0x58, add)
         ARITH4(0x59, mul)
         ARITH4(0x5c, sub)
@@ -45,14 +47,10 @@ static __m128i fp_arith(unsigned opc, unsigned fmt, __m128i a, __m128i b)
         ARITH_P2(0x7c, hadd)
         ARITH_P2(0x7d, hsub)
         ARITH_P2(0xd0, addsub)
-    case 0x51 << 2 | FMT_PS: return PSI(_mm_sqrt_ps(IPS(b)));
-    case 0x51 << 2 | FMT_PD: return PDI(_mm_sqrt_pd(IPD(b)));
-    case 0x51 << 2 | FMT_SS: return PSI(_mm_move_ss(IPS(a), _mm_sqrt_ss(IPS(b))));
-    case 0x51 << 2 | FMT_SD: return PDI(_mm_sqrt_sd(IPD(a), IPD(b)));
-    case 0x52 << 2 | FMT_PS: return PSI(_mm_rsqrt_ps(IPS(b)));
-    case 0x52 << 2 | FMT_SS: return PSI(_mm_move_ss(IPS(a), _mm_rsqrt_ss(IPS(b))));
-    case 0x53 << 2 | FMT_PS: return PSI(_mm_rcp_ps(IPS(b)));
-    case 0x53 << 2 | FMT_SS: return PSI(_mm_move_ss(IPS(a), _mm_rcp_ss(IPS(b))));
+    case 0x52 << 2 | FMT_PS: return FPASM("rsqrtps", a, b);
+    case 0x52 << 2 | FMT_SS: return FPASM("rsqrtss", a, b);
+    case 0x53 << 2 | FMT_PS: return FPASM("rcpps", a, b);
+    case 0x53 << 2 | FMT_SS: return FPASM("rcpss", a, b);
     default: return a; /* not routed by the table */
     }
 }
@@ -74,25 +72,18 @@ void op_fparith_VxWx(struct cpu *cpu, const struct insn *in)
 
 /* ---------- compares ---------- */
 
-#define CMP4(pred, op)                                                             \
-    case (pred) << 2 | FMT_PS: return PSI(_mm_##op##_ps(IPS(a), IPS(b)));         \
-    case (pred) << 2 | FMT_PD: return PDI(_mm_##op##_pd(IPD(a), IPD(b)));         \
-    case (pred) << 2 | FMT_SS: return PSI(_mm_##op##_ss(IPS(a), IPS(b)));         \
-    case (pred) << 2 | FMT_SD: return PDI(_mm_##op##_sd(IPD(a), IPD(b)));
+#define CMP4(pred)                                                                 \
+    case (pred) << 2 | FMT_PS: return FPASM_I("cmpps", pred, a, b);               \
+    case (pred) << 2 | FMT_PD: return FPASM_I("cmppd", pred, a, b);               \
+    case (pred) << 2 | FMT_SS: return FPASM_I("cmpss", pred, a, b);               \
+    case (pred) << 2 | FMT_SD: return FPASM_I("cmpsd", pred, a, b);
 
 /* Predicates 0-7 of the legacy encoding (SDM CMPPS Table 3-1): EQ LT LE
  * UNORD NEQ NLT NLE ORD; imm8[7:3] are ignored. */
 static __m128i fp_cmp(unsigned pred, unsigned fmt, __m128i a, __m128i b)
 {
     switch ((pred & 7) << 2 | fmt) {
-        CMP4(0, cmpeq)
-        CMP4(1, cmplt)
-        CMP4(2, cmple)
-        CMP4(3, cmpunord)
-        CMP4(4, cmpneq)
-        CMP4(5, cmpnlt)
-        CMP4(6, cmpnle)
-        CMP4(7, cmpord)
+        CMP4(0) CMP4(1) CMP4(2) CMP4(3) CMP4(4) CMP4(5) CMP4(6) CMP4(7)
     default: return a;
     }
 }
@@ -154,16 +145,16 @@ static unsigned cvt_msize(unsigned opc, unsigned fmt)
 static __m128i fp_cvt(unsigned opc, unsigned fmt, __m128i a, __m128i b)
 {
     switch (opc << 2 | fmt) {
-    case 0x5a << 2 | FMT_PS: return PDI(_mm_cvtps_pd(IPS(b)));
-    case 0x5a << 2 | FMT_PD: return PSI(_mm_cvtpd_ps(IPD(b)));
-    case 0x5a << 2 | FMT_SS: return PDI(_mm_cvtss_sd(IPD(a), IPS(b)));
-    case 0x5a << 2 | FMT_SD: return PSI(_mm_cvtsd_ss(IPS(a), IPD(b)));
-    case 0x5b << 2 | FMT_PS: return PSI(_mm_cvtepi32_ps(b));
-    case 0x5b << 2 | FMT_PD: return _mm_cvtps_epi32(IPS(b));
-    case 0x5b << 2 | FMT_SS: return _mm_cvttps_epi32(IPS(b));
-    case 0xe6 << 2 | FMT_PD: return _mm_cvttpd_epi32(IPD(b));
-    case 0xe6 << 2 | FMT_SS: return PDI(_mm_cvtepi32_pd(b));
-    case 0xe6 << 2 | FMT_SD: return _mm_cvtpd_epi32(IPD(b));
+    case 0x5a << 2 | FMT_PS: return FPASM("cvtps2pd", a, b);
+    case 0x5a << 2 | FMT_PD: return FPASM("cvtpd2ps", a, b);
+    case 0x5a << 2 | FMT_SS: return FPASM("cvtss2sd", a, b);
+    case 0x5a << 2 | FMT_SD: return FPASM("cvtsd2ss", a, b);
+    case 0x5b << 2 | FMT_PS: return FPASM("cvtdq2ps", a, b);
+    case 0x5b << 2 | FMT_PD: return FPASM("cvtps2dq", a, b);
+    case 0x5b << 2 | FMT_SS: return FPASM("cvttps2dq", a, b);
+    case 0xe6 << 2 | FMT_PD: return FPASM("cvttpd2dq", a, b);
+    case 0xe6 << 2 | FMT_SS: return FPASM("cvtdq2pd", a, b);
+    case 0xe6 << 2 | FMT_SD: return FPASM("cvtpd2dq", a, b);
     default: return a;
     }
 }
@@ -184,18 +175,18 @@ void op_cvtsi2s_VxEy(struct cpu *cpu, const struct insn *in)
 {
     sse_check(cpu);
     unsigned n = sse_gpr_size(in);
-    long long x = (long long)op_read_rm(cpu, in, n);
+    uint64_t x = op_read_rm(cpu, in, n);
     xmm_t *d = xreg(cpu, in->reg);
-    __m128i a = xv(d), r;
-    bool sd = in->rep == 0xf2;
+    __m128i r = xv(d);
+    uint32_t x32 = (uint32_t)x;
     uint32_t host = fp_enter(cpu);
-    FP_FENCE(a);
-    FP_FENCE_R(x);
-    if (sd)
-        r = PDI(n == 8 ? _mm_cvtsi64_sd(IPD(a), x) : _mm_cvtsi32_sd(IPD(a), (int)x));
-    else
-        r = PSI(n == 8 ? _mm_cvtsi64_ss(IPS(a), x) : _mm_cvtsi32_ss(IPS(a), (int)x));
     FP_FENCE(r);
+    switch ((in->rep == 0xf2) << 1 | (n == 8)) {
+    case 0: __asm__ volatile("cvtsi2ssl %1, %0" : "+x"(r) : "r"(x32)); break;
+    case 1: __asm__ volatile("cvtsi2ssq %1, %0" : "+x"(r) : "r"(x)); break;
+    case 2: __asm__ volatile("cvtsi2sdl %1, %0" : "+x"(r) : "r"(x32)); break;
+    default: __asm__ volatile("cvtsi2sdq %1, %0" : "+x"(r) : "r"(x)); break;
+    }
     sse_fp_flags(cpu, fp_leave(host));
     xs(d, r);
 }
@@ -208,27 +199,31 @@ void op_cvts2si_GyWx(struct cpu *cpu, const struct insn *in)
     unsigned n = sse_gpr_size(in);
     bool sd = in->rep == 0xf2, trunc = in->opc == 0x2c;
     __m128i b = sse_src(cpu, in, sd ? 8 : 4, false);
-    long long r;
+    uint64_t r = 0;
+    uint32_t r32 = 0;
     uint32_t host = fp_enter(cpu);
     FP_FENCE(b);
+#define CVT2SI(insn, out) __asm__ volatile(insn " %1, %0" : "=r"(out) : "x"(b))
     switch ((unsigned)sd << 2 | (unsigned)trunc << 1 | (n == 8)) {
-    case 0: r = (unsigned)_mm_cvtss_si32(IPS(b)); break;
-    case 1: r = _mm_cvtss_si64(IPS(b)); break;
-    case 2: r = (unsigned)_mm_cvttss_si32(IPS(b)); break;
-    case 3: r = _mm_cvttss_si64(IPS(b)); break;
-    case 4: r = (unsigned)_mm_cvtsd_si32(IPD(b)); break;
-    case 5: r = _mm_cvtsd_si64(IPD(b)); break;
-    case 6: r = (unsigned)_mm_cvttsd_si32(IPD(b)); break;
-    default: r = _mm_cvttsd_si64(IPD(b)); break;
+    case 0: CVT2SI("cvtss2si", r32); break;
+    case 1: CVT2SI("cvtss2si", r); break;
+    case 2: CVT2SI("cvttss2si", r32); break;
+    case 3: CVT2SI("cvttss2si", r); break;
+    case 4: CVT2SI("cvtsd2si", r32); break;
+    case 5: CVT2SI("cvtsd2si", r); break;
+    case 6: CVT2SI("cvttsd2si", r32); break;
+    default: CVT2SI("cvttsd2si", r); break;
     }
-    FP_FENCE_R(r);
+#undef CVT2SI
     sse_fp_flags(cpu, fp_leave(host));
-    reg_set(cpu, in->reg, n, (uint64_t)r);
+    reg_set(cpu, in->reg, n, n == 8 ? r : r32);
 }
 
 /* CVTPI2PS (0F 2A): two int32 from mm/m64 into the low half, high half
  * kept; CVTPI2PD (66 0F 2A): into both doubles (exact).  An MMX register
- * source makes the x87→MMX transition (SDM CVTPI2PS). */
+ * source makes the x87→MMX transition (SDM CVTPI2PS).  The host's
+ * CVTDQ2PS/PD on the value zero-extended to 128 bits does the work (the
+ * zero upper elements convert exactly). */
 void op_cvtpi2p_VxQq(struct cpu *cpu, const struct insn *in)
 {
     sse_check(cpu);
@@ -237,10 +232,12 @@ void op_cvtpi2p_VxQq(struct cpu *cpu, const struct insn *in)
     __m128i b = q2v(mmx_src(cpu, in, 8)), r;
     xmm_t *d = xreg(cpu, in->reg);
     __m128i a = xv(d);
-    if (in->pfx66)
-        FP_COMPUTE(cpu, r, a, b, PDI(_mm_cvtepi32_pd(b)));
-    else
-        FP_COMPUTE(cpu, r, a, b, PDI(_mm_move_sd(IPD(a), IPD(PSI(_mm_cvtepi32_ps(b))))));
+    if (in->pfx66) {
+        FP_COMPUTE(cpu, r, a, b, FPASM("cvtdq2pd", a, b));
+    } else {
+        FP_COMPUTE(cpu, r, a, b, FPASM("cvtdq2ps", a, b));
+        r = _mm_unpacklo_epi64(r, _mm_unpackhi_epi64(a, a));
+    }
     xs(d, r);
     if (in->mod == 3)
         fpu_mmx_enter(cpu);
@@ -256,10 +253,10 @@ void op_cvtp2pi_PqWx(struct cpu *cpu, const struct insn *in)
     if (!pd)
         b = _mm_move_epi64(b); /* only the two low floats may raise exceptions */
     switch ((unsigned)pd << 1 | trunc) {
-    case 0: FP_COMPUTE(cpu, r, a, b, _mm_cvtps_epi32(IPS(b))); break;
-    case 1: FP_COMPUTE(cpu, r, a, b, _mm_cvttps_epi32(IPS(b))); break;
-    case 2: FP_COMPUTE(cpu, r, a, b, _mm_cvtpd_epi32(IPD(b))); break;
-    default: FP_COMPUTE(cpu, r, a, b, _mm_cvttpd_epi32(IPD(b))); break;
+    case 0: FP_COMPUTE(cpu, r, a, b, FPASM("cvtps2dq", a, b)); break;
+    case 1: FP_COMPUTE(cpu, r, a, b, FPASM("cvttps2dq", a, b)); break;
+    case 2: FP_COMPUTE(cpu, r, a, b, FPASM("cvtpd2dq", a, b)); break;
+    default: FP_COMPUTE(cpu, r, a, b, FPASM("cvttpd2dq", a, b)); break;
     }
     fpu_mmx_set(cpu, in->reg & 7, v2q(r));
 }
@@ -268,32 +265,30 @@ void op_cvtp2pi_PqWx(struct cpu *cpu, const struct insn *in)
 
 /* ROUNDPS (66 0F 3A 08), ROUNDPD (09), ROUNDSS (0A, m32), ROUNDSD (0B, m64):
  * imm[1:0] rounding mode unless imm[2] (use MXCSR.RC); imm[3] suppresses
- * the precision exception (SDM ROUNDPS). */
+ * the precision exception (SDM ROUNDPS).  The host rounds with imm 4 (use
+ * MXCSR) under a MXCSR whose RC is the one the guest selected. */
 void op_round_VxWxIb(struct cpu *cpu, const struct insn *in)
 {
     sse_check(cpu);
     unsigned fmt = in->opc & 3, imm = (uint8_t)in->imm; /* 08-0B: PS PD SS SD */
-    __m128i b = sse_src(cpu, in, fmt_msize(fmt), true), r;
-    xmm_t *d = xreg(cpu, in->reg);
-    __m128i a = xv(d);
+    __m128i b = sse_src(cpu, in, fmt_msize(fmt), true), r = xv(xreg(cpu, in->reg));
     uint32_t mx = cpu->fpu.mxcsr;
     if (!(imm & 4))
         mx = (mx & ~MXCSR_RC) | (imm & 3) << MXCSR_RC_SHIFT;
     uint32_t host = fp_enter_mx(mx);
-    FP_FENCE(a);
     FP_FENCE(b);
-    switch (fmt) {
-    case FMT_PS: r = PSI(_mm_round_ps(IPS(b), _MM_FROUND_CUR_DIRECTION)); break;
-    case FMT_PD: r = PDI(_mm_round_pd(IPD(b), _MM_FROUND_CUR_DIRECTION)); break;
-    case FMT_SS: r = PSI(_mm_round_ss(IPS(a), IPS(b), _MM_FROUND_CUR_DIRECTION)); break;
-    default: r = PDI(_mm_round_sd(IPD(a), IPD(b), _MM_FROUND_CUR_DIRECTION)); break;
-    }
     FP_FENCE(r);
+    switch (fmt) {
+    case FMT_PS: r = FPASM_I("roundps", 4, r, b); break;
+    case FMT_PD: r = FPASM_I("roundpd", 4, r, b); break;
+    case FMT_SS: r = FPASM_I("roundss", 4, r, b); break;
+    default: r = FPASM_I("roundsd", 4, r, b); break;
+    }
     unsigned fl = fp_leave(host);
     if (imm & 8)
         fl &= ~MXCSR_PE;
     sse_fp_flags(cpu, fl);
-    xs(d, r);
+    xs(xreg(cpu, in->reg), r);
 }
 
 /* All-ones in each 'esz'-byte element whose bit is set in 'bits'. */
@@ -306,33 +301,41 @@ static __m128i lane_mask(unsigned bits, unsigned esz)
 }
 
 /* DPPS (66 0F 3A 40) / DPPD (41): products of the elements selected by
- * imm[7:4] (others +0.0), summed pairwise in the SDM's order, stored in
- * the elements selected by imm[3:0] (others +0.0). */
-static __m128i fp_dp(bool pd, __m128i a, __m128i b, __m128i in_mask, __m128i out_mask)
+ * imm[7:4], summed, stored in the elements selected by imm[3:0] (others
+ * +0.0).  Which NaN a sum of several NaN products returns is not specified
+ * by the SDM's pseudocode order, so the host instruction itself runs, with
+ * the product mask as a constant immediate (16 / 4 variants) and every
+ * output element; the output mask is applied afterwards (bitwise). */
+#define DPPS_CASE(i) case i: r = FPASM_I("dpps", (i) << 4 | 15, a, b); break;
+#define DPPD_CASE(i) case i: r = FPASM_I("dppd", (i) << 4 | 3, a, b); break;
+static __m128i fp_dp(bool pd, unsigned sel, __m128i a, __m128i b)
 {
-    a = _mm_and_si128(a, in_mask);
-    b = _mm_and_si128(b, in_mask);
+    __m128i r = a;
     if (pd) {
-        __m128d t = _mm_mul_pd(IPD(a), IPD(b));
-        return _mm_and_si128(PDI(_mm_hadd_pd(t, t)), out_mask);
+        switch (sel & 3) {
+            DPPD_CASE(0) DPPD_CASE(1) DPPD_CASE(2) DPPD_CASE(3)
+        }
+        return r;
     }
-    __m128 t = _mm_mul_ps(IPS(a), IPS(b));
-    t = _mm_hadd_ps(t, t); /* t0+t1, t2+t3, ... */
-    t = _mm_hadd_ps(t, t); /* (t0+t1)+(t2+t3) */
-    return _mm_and_si128(PSI(t), out_mask);
+    switch (sel & 15) {
+        DPPS_CASE(0) DPPS_CASE(1) DPPS_CASE(2) DPPS_CASE(3)
+        DPPS_CASE(4) DPPS_CASE(5) DPPS_CASE(6) DPPS_CASE(7)
+        DPPS_CASE(8) DPPS_CASE(9) DPPS_CASE(10) DPPS_CASE(11)
+        DPPS_CASE(12) DPPS_CASE(13) DPPS_CASE(14) DPPS_CASE(15)
+    }
+    return r;
 }
 
 void op_dpps_VxWxIb(struct cpu *cpu, const struct insn *in)
 {
     sse_check(cpu);
     bool pd = in->opc & 1;
-    unsigned imm = (uint8_t)in->imm, esz = pd ? 8 : 4;
+    unsigned imm = (uint8_t)in->imm;
     __m128i b = sse_src(cpu, in, 16, true), r;
     xmm_t *d = xreg(cpu, in->reg);
     __m128i a = xv(d);
-    __m128i im = lane_mask(imm >> 4, esz), om = lane_mask(imm & 15, esz);
-    FP_COMPUTE(cpu, r, a, b, fp_dp(pd, a, b, im, om));
-    xs(d, r);
+    FP_COMPUTE(cpu, r, a, b, fp_dp(pd, imm >> 4, a, b));
+    xs(d, _mm_and_si128(r, lane_mask(imm & 15, pd ? 8 : 4)));
 }
 
 /* BLENDPS (66 0F 3A 0C), BLENDPD (0D), PBLENDW (0E): imm bit i set takes

@@ -19,9 +19,12 @@
  * fp_enter()/fp_leave(), which load the guest's MXCSR control bits (with
  * every exception masked, so the host never traps) and collect the host's
  * exception flags; sse_fp_flags() merges them into the guest MXCSR and
- * raises #XM/#UD for an unmasked one (SDM Vol.1 11.5).  The FP_FENCE
- * macros tie the kernel's inputs and outputs to those asm statements so
- * the compiler cannot move the arithmetic outside the guest-MXCSR window.
+ * raises #XM/#UD for an unmasked one (SDM Vol.1 11.5).  Each flag-raising
+ * operation is one `asm volatile` host instruction (FPASM): intrinsics
+ * would let the compiler swap commutative operands (changing which NaN
+ * propagates) or execute a kernel speculatively (raising flags of an
+ * operation the guest never asked for).  The FP_FENCE macros tie the
+ * inputs and outputs to the MXCSR switches as well.
  */
 #ifndef NESTVM_CPU_OPS_SSE_PRIV_H
 #define NESTVM_CPU_OPS_SSE_PRIV_H
@@ -241,6 +244,21 @@ SSE_INLINE void sse_fp_flags(struct cpu *cpu, unsigned flags)
         sse_fp_raise(cpu, flags, unmasked);
     cpu->fpu.mxcsr |= flags;
 }
+
+/* r = "insn b, a" (the two-operand SSE form, a is the destination), and the
+ * same with an imm8 that must be a compile-time constant. */
+#define FPASM(insn, a, b)                                                          \
+    ({                                                                             \
+        __m128i r_ = (a);                                                          \
+        __asm__ volatile(insn " %1, %0" : "+x"(r_) : "x"(b));                      \
+        r_;                                                                        \
+    })
+#define FPASM_I(insn, imm, a, b)                                                   \
+    ({                                                                             \
+        __m128i r_ = (a);                                                          \
+        __asm__ volatile(insn " %2, %1, %0" : "+x"(r_) : "x"(b), "i"(imm));        \
+        r_;                                                                        \
+    })
 
 /* r = expr computed under the guest MXCSR 'mx' from inputs a and b (any
  * vector types); flags merged, unmasked exceptions raised before the

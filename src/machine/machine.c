@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -426,6 +427,10 @@ int machine_run(struct machine *m)
         fprintf(stderr, "nestvm: stats: %s\n", m->exit_reason);
         fprintf(stderr, "nestvm: stats: instructions %llu, wall %.3f s, %.1f M instructions/s\n",
                 (unsigned long long)insns, s, s > 0 ? (double)insns / s / 1e6 : 0.0);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "nestvm: stats: max RSS %ld KiB (guest RAM pages are counted when touched)\n",
+                ru.ru_maxrss);
         for (unsigned i = 0; i < m->cfg.ncpus; i++)
             vmx_print_stats(m->cpu[i], stderr);
     }

@@ -232,6 +232,7 @@ TEST(branch_real_mode_ip_wrap)
     struct th t;
     th_init(&t, TH_REAL);
     cpu_set_seg(&t.cpu, SEG_CS, 0x1000, 0x10000, 0xffff, 0x9b);
+    cpu_set_seg(&t.cpu, SEG_SS, 0, 0, 0xffff, 0x93);
     uint8_t *base = th_mem(&t, 0x10000);
     static const uint8_t at0[] = { 0xe9, 0xed, 0xff };    /* jmp → (3 - 0x13) & 0xffff = 0xfff0 */
     static const uint8_t atf0[] = { 0xe8, 0x10, 0x00 };  /* call → (0xfff3 + 0x10) & 0xffff = 3 */

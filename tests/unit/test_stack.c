@@ -79,6 +79,7 @@ TEST(stack_push_pop_32_and_16)
     static const uint8_t rm[] = { 0x50, 0x66, 0x53, 0xf4 }; /* push ax; push ebx */
     th_init(&t, TH_REAL);
     cpu_set_seg(&t.cpu, SEG_CS, 0x1000, 0x10000, 0xffff, 0x9b);
+    cpu_set_seg(&t.cpu, SEG_SS, 0, 0, 0xffff, 0x93);
     memcpy(th_mem(&t, 0x10000), rm, sizeof rm);
     bus_note_dma(&t.bus, 0x10000, sizeof rm);
     t.cpu.rip = 0;
