@@ -23,7 +23,7 @@ nv_run() { # mode -> prints "wall insns rss_kb"
           --cmdline "console=ttyS0 panic=-1 nestvm.mode=$1" --stats --timeout 900 2>&1 >/dev/null)
   t1=$(now)
   local ins=$(echo "$out" | sed -n 's/.*instructions \([0-9]*\),.*/\1/p')
-  local rss=$(echo "$out" | sed -n 's/.*max RSS \([0-9]*\) KiB.*/\1/p')
+  local rss=$(echo "$out" | sed -n "s/.*nestvm's own ~\([0-9-]*\) KiB.*/\1/p")
   echo "$(echo "$t1 - $t0" | bc) $ins $rss"
 }
 declare -a bw bi fw fi rs
@@ -40,7 +40,7 @@ echo "nestvm benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model 
 printf '%-40s %10s %14s %10s\n' "workload" "wall s" "instructions" "M insn/s"
 printf '%-40s %10.2f %14s %10.0f\n' "(a) boot -> /init -> poweroff" "$boot_w" "$boot_i" "$(echo "$boot_i / $boot_w / 1000000" | bc -l)"
 printf '%-40s %10.2f %14s %10.0f\n' "(b) CPU-bound workload (minus boot)" "$work_w" "$work_i" "$(echo "$work_i / $work_w / 1000000" | bc -l)"
-printf '%-40s %10s\n' "(f) nestvm RSS minus 512 MiB guest RAM" "$(( (rss - 0) / 1024 )) MiB RSS (guest RAM is touched lazily)"
+printf '%-40s %10s\n' "(f) nestvm RSS minus resident guest RAM" "$(( rss / 1024 )) MiB"
 if [ "${PEERS:-1}" != 0 ] && [ -x ../shared/bench/peers.sh ] || [ -f ../shared/bench/peers.sh ]; then
   declare -a qw bo
   for i in $(seq "$RUNS"); do

@@ -82,12 +82,31 @@ shell)
   setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1'
   ;;
 nested)
+  kvm_diag() { # why kvm_intel / the L2 guest failed: the kernel's own words
+    echo "NESTED-DIAG: dmesg (kvm|vmx):"
+    dmesg | grep -i -E 'kvm|vmx' | tail -40
+    echo "NESTED-DIAG: end"
+  }
   if grep -qw vmx /proc/cpuinfo; then echo "VMX-FLAG: yes"; else echo "VMX-FLAG: no"; fi
+  # "vmx flags" (kernel >= 5.8) lists the VMX features decoded from the capability MSRs
+  grep -m1 '^vmx flags' /proc/cpuinfo
   insmod /lib/modules/irqbypass.ko
   insmod /lib/modules/kvm.ko
-  if insmod /lib/modules/kvm-intel.ko; then echo "KVM-INTEL: loaded"; else echo "KVM-INTEL: refused"; fi
+  if insmod /lib/modules/kvm-intel.ko; then
+    echo "KVM-INTEL: loaded"
+    p=/sys/module/kvm_intel/parameters
+    echo "KVM-INTEL-PARAMS: nested=$(cat $p/nested) ept=$(cat $p/ept) unrestricted_guest=$(cat $p/unrestricted_guest) vpid=$(cat $p/vpid) flexpriority=$(cat $p/flexpriority) enable_apicv=$(cat $p/enable_apicv) pml=$(cat $p/pml) preemption_timer=$(cat $p/preemption_timer)" 2>/dev/null
+  else
+    echo "KVM-INTEL: refused"
+    [ "$(grep -cw vmx /proc/cpuinfo)" -gt 0 ] && kvm_diag
+  fi
   [ -e /dev/kvm ] && echo "DEV-KVM: present" || echo "DEV-KVM: absent"
-  [ -x /bin/l2launch ] && [ -e /dev/kvm ] && /bin/l2launch /bin/l2guest.bin
+  if [ -x /bin/l2launch ] && [ -e /dev/kvm ]; then
+    /bin/l2launch -t 600 /bin/l2guest.bin
+    rc=$?
+    echo "L2-LAUNCH-RC: $rc"
+    [ $rc -eq 0 ] || kvm_diag
+  fi
   ;;
 bench)
   [ -x /bin/cpubench ] && /bin/cpubench

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -407,6 +408,22 @@ static void *vcpu_thread(void *arg)
     return NULL;
 }
 
+/* Resident pages of the guest-RAM mapping (mincore), to tell nestvm's own
+ * memory apart from the guest's. */
+static uint64_t guest_resident_kib(const struct bus *b)
+{
+    size_t pages = (b->ram_size + 4095) / 4096, n = 0;
+    unsigned char *vec = malloc(pages);
+    if (!vec || mincore(b->ram, b->ram_size, vec) != 0) {
+        free(vec);
+        return 0;
+    }
+    for (size_t i = 0; i < pages; i++)
+        n += vec[i] & 1;
+    free(vec);
+    return (uint64_t)n * 4;
+}
+
 int machine_run(struct machine *m)
 {
     m->start_ns = clock_host_ns();
@@ -429,8 +446,11 @@ int machine_run(struct machine *m)
                 (unsigned long long)insns, s, s > 0 ? (double)insns / s / 1e6 : 0.0);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        fprintf(stderr, "nestvm: stats: max RSS %ld KiB (guest RAM pages are counted when touched)\n",
-                ru.ru_maxrss);
+        uint64_t guest_kib = guest_resident_kib(&m->bus);
+        fprintf(stderr, "nestvm: stats: max RSS %ld KiB, guest RAM resident %llu KiB, "
+                        "nestvm's own ~%lld KiB\n",
+                ru.ru_maxrss, (unsigned long long)guest_kib,
+                (long long)ru.ru_maxrss - (long long)guest_kib);
         for (unsigned i = 0; i < m->cfg.ncpus; i++)
             vmx_print_stats(m->cpu[i], stderr);
     }
