@@ -8,9 +8,11 @@
 #   boot   (default) print a marker and /proc/cpuinfo's flags, power off
 #   disk   read /dev/vda's first sector, write a pattern to sector 1, power off
 #   shell  start an interactive shell on the console (poweroff -f leaves)
-#   nested load kvm_intel, report /dev/kvm, run the L2 launcher, power off
+#   nested load kvm_intel, report /dev/kvm, run /bin/l2launch /bin/l2guest.bin
+#          if present (tests/linux/nested.sh), print dmesg on failure, power off
 #   bench  run the CPU-bound workload /bin/cpubench, power off
-# Extra files: set EXTRA="src:dst ..." to copy host files into the image.
+# Extra files: set EXTRA="src:dst ..." to copy host files into the image (dst is
+# relative to the image's root, e.g. build/nested/l2launch:bin/l2launch).
 set -euo pipefail
 out=${1:?usage: mkinitramfs.sh OUT.cpio.gz [KVER]}
 kver=${2:-}
@@ -45,6 +47,8 @@ for f in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/v
   done
 done
 for pair in ${EXTRA:-}; do
+  case $pair in *:?*) ;; *) echo "mkinitramfs: EXTRA entry '$pair' is not SRC:DST" >&2; exit 1;; esac
+  [ -f "${pair%%:*}" ] || { echo "mkinitramfs: EXTRA file '${pair%%:*}' missing" >&2; exit 1; }
   mkdir -p "$root/$(dirname "${pair#*:}")"
   cp "${pair%%:*}" "$root/${pair#*:}"
 done
@@ -60,7 +64,7 @@ for w in $(cat /proc/cmdline); do
 done
 echo "NESTVM-INIT-REACHED mode=$mode"
 load_virtio() {
-  for k in virtio virtio_ring virtio_mmio virtio_blk; do insmod /lib/modules/$k.ko 2>/dev/null; done
+  for k in virtio_ring virtio virtio_mmio virtio_blk; do insmod /lib/modules/$k.ko 2>/dev/null; done
 }
 case $mode in
 boot)
@@ -94,11 +98,14 @@ nested)
   insmod /lib/modules/kvm.ko
   if insmod /lib/modules/kvm-intel.ko; then
     echo "KVM-INTEL: loaded"
-    p=/sys/module/kvm_intel/parameters
-    echo "KVM-INTEL-PARAMS: nested=$(cat $p/nested) ept=$(cat $p/ept) unrestricted_guest=$(cat $p/unrestricted_guest) vpid=$(cat $p/vpid) flexpriority=$(cat $p/flexpriority) enable_apicv=$(cat $p/enable_apicv) pml=$(cat $p/pml) preemption_timer=$(cat $p/preemption_timer)" 2>/dev/null
+    l="KVM-INTEL-PARAMS:"
+    for n in ept unrestricted_guest vpid flexpriority enable_apicv pml preemption_timer nested; do
+      l="$l $n=$(cat /sys/module/kvm_intel/parameters/$n 2>/dev/null || echo '?')"
+    done
+    echo "$l"
   else
     echo "KVM-INTEL: refused"
-    [ "$(grep -cw vmx /proc/cpuinfo)" -gt 0 ] && kvm_diag
+    kvm_diag
   fi
   [ -e /dev/kvm ] && echo "DEV-KVM: present" || echo "DEV-KVM: absent"
   if [ -x /bin/l2launch ] && [ -e /dev/kvm ]; then

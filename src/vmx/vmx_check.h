@@ -113,6 +113,13 @@ static inline bool vmx_read_pdptes(struct cpu *cpu, uint64_t cr3, uint64_t out[4
     return vmx_read_l1(cpu, cr3 & 0xffffffe0u, out, 32);
 }
 
+/* Process a VM-entry or VM-exit MSR-load area (SDM 26.4, 27.6): each
+ * 16-byte entry is written as WRMSR would; returns 0, or the 1-based index
+ * of the entry that failed (reserved bits 63:32, FS/GS base, x2APIC
+ * registers, SMM-only or microcode MSRs, a WRMSR #GP, an area not in RAM,
+ * more entries than IA32_VMX_MISC allows).  vmx_exit.c. */
+uint32_t vmx_msr_load_list(struct cpu *cpu, uint64_t addr, uint64_t count);
+
 /* Does the guest-state area describe PAE paging without IA-32e mode? */
 static inline bool vmx_guest_pae_paging(const struct vmcs *c, const struct vmx_ctls *k)
 {

@@ -11,7 +11,7 @@ run() { "$NV" run --kernel "$KERNEL" --initrd "$INITRD" --memory 512M --disk "$1
 mkimg "$tmp/rw.img"
 run "$tmp/rw.img" "$tmp/rw.out"; rc=$?
 if [ $rc -eq 0 ] && grep -aq "DISK-READ: nestvm-disk-sector0-marker" "$tmp/rw.out" && grep -aq "DISK-WRITE: ok" "$tmp/rw.out" \
-   && [ "$(dd if="$tmp/rw.img" bs=512 skip=1 count=1 status=none | head -c 24)" = "written-by-guest-nestvm" ]; then
+   && [ "$(dd if="$tmp/rw.img" bs=512 skip=1 count=1 status=none | head -c 23)" = "written-by-guest-nestvm" ]; then
   ok "guest reads and writes a virtio-blk disk"
 else
   bad "read/write disk (rc=$rc)"; tail -20 "$tmp/rw.out"

@@ -49,7 +49,7 @@
     MX(X, phsubsw) MX(X, pshufb)                                                    \
     XO(X, punpcklqdq) XO(X, punpckhqdq) XO(X, packusdw)                             \
     XO(X, unpcklps) XO(X, unpckhps) XO(X, unpcklpd) XO(X, unpckhpd)                 \
-    X(punpcklbw_m32, "punpcklbw 252(%rsi), %mm2") /* m32 at the window end */
+    X(punpcklbw_m32, "punpcklbw 188(%rsi), %mm2") /* m32: the last 4 window bytes */
 
 /* Shifts: register counts made small by an AND first, and immediates. */
 #define SHIFT_R(X, op)                                                              \

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# nested.sh — nested virtualization end to end: the Debian cloud kernel boots on
+# nestvm's software engine, loads kvm_intel and runs a tiny L2 guest through
+# /dev/kvm (tests/nested: l2launch + l2guest.bin, real mode -> protected mode ->
+# long mode, output through port I/O exits).
+#   (a) NestedVirtualization=enabled:  VMX-FLAG: yes, KVM-INTEL: loaded,
+#       DEV-KVM: present, the L2 guest's lines, L2-LAUNCH-RC: 0, exit status 0.
+#   (b) NestedVirtualization=disabled (the default): VMX-FLAG: no,
+#       KVM-INTEL: refused, exit status 0.
+# NESTED_PARTS="a b" selects the parts; on failure the console's tail (with the
+# guest's own dmesg excerpt, NESTED-DIAG) is printed.
+set -u
+source "$(dirname "$0")/common.sh"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+tests/nested/build.sh >&2 || { bad "tests/nested/build.sh"; finish; exit; }
+NINITRD=build/nested-initrd.cpio.gz
+if [ ! -e "$NINITRD" ] || [ scripts/mkinitramfs.sh -nt "$NINITRD" ] \
+   || [ build/nested/l2launch -nt "$NINITRD" ] || [ build/nested/l2guest.bin -nt "$NINITRD" ]; then
+  EXTRA="build/nested/l2launch:bin/l2launch build/nested/l2guest.bin:bin/l2guest.bin" \
+    scripts/mkinitramfs.sh "$NINITRD" >&2 || { bad "mkinitramfs (nested)"; finish; exit; }
+fi
+
+run_nested() { # run_nested enabled|disabled OUTFILE -> exit status
+  "$NV" run --kernel "$KERNEL" --initrd "$NINITRD" --memory 1G \
+     --cpu-options NestedVirtualization="$1" \
+     --cmdline "console=ttyS0 panic=-1 nestvm.mode=nested" --timeout "$LINUX_TIMEOUT" --stats \
+     </dev/null >"$2" 2>"$2.err"
+}
+
+expect() { # expect OUT LABEL PATTERN... : every (fixed-string) line present
+  local out=$1 label=$2; shift 2
+  local p missing=
+  for p in "$@"; do grep -aqF -- "$p" "$out" || missing="$missing [$p]"; done
+  if [ -z "$missing" ]; then ok "$label"; return 0; fi
+  bad "$label: missing$missing"; return 1
+}
+
+show() { # show OUT : the interesting part of the console for the report
+  echo "---- console (nestvm.mode=nested lines, diagnostics, tail) ----"
+  grep -a -E 'NESTVM-|VMX|KVM|DEV-KVM|L2-|NESTED-DIAG|kvm|vmx' "$1" | head -80
+  echo "---- last 15 lines ----"; tail -15 "$1"
+  echo "---- stderr ----"; tail -5 "$1.err"
+}
+
+parts=${NESTED_PARTS:-a b}
+
+case " $parts " in *" a "*)
+  out=$tmp/enabled
+  run_nested enabled "$out"; rc=$?
+  grep -a "stats:" "$out.err"
+  f=0
+  expect "$out" "(a) enabled: L1 sees VMX" "NESTVM-INIT-REACHED mode=nested" "VMX-FLAG: yes" || f=1
+  expect "$out" "(a) enabled: kvm_intel loads, /dev/kvm appears" "KVM-INTEL: loaded" "DEV-KVM: present" || f=1
+  expect "$out" "(a) enabled: L2 runs real mode" "L2-LAUNCHER: starting" "L2-GUEST-MARKER: hello from L2" || f=1
+  expect "$out" "(a) enabled: L2 reaches protected and long mode" \
+    "L2-GUEST: protected mode ok" "L2-GUEST: long mode ok" "L2-GUEST: done" "L2-LAUNCH-RC: 0" || f=1
+  if [ $rc -eq 0 ] && grep -aqF "NESTVM-POWEROFF" "$out"; then ok "(a) enabled: powers off, exit status 0"
+  else bad "(a) enabled: exit status $rc (0 expected; 125 = timeout, 124 = triple fault, 126 = internal error)"; f=1; fi
+  [ $f -eq 0 ] || show "$out"
+  ;;
+esac
+
+case " $parts " in *" b "*)
+  out=$tmp/disabled
+  run_nested disabled "$out"; rc=$?
+  grep -a "stats:" "$out.err"
+  f=0
+  expect "$out" "(b) disabled: no VMX, kvm_intel refuses" \
+    "NESTVM-INIT-REACHED mode=nested" "VMX-FLAG: no" "KVM-INTEL: refused" "DEV-KVM: absent" || f=1
+  if grep -aqF "L2-LAUNCHER" "$out"; then bad "(b) disabled: the L2 launcher ran without /dev/kvm"; f=1; fi
+  if [ $rc -eq 0 ] && grep -aqF "NESTVM-POWEROFF" "$out"; then ok "(b) disabled: powers off, exit status 0"
+  else bad "(b) disabled: exit status $rc"; f=1; fi
+  [ $f -eq 0 ] || show "$out"
+  ;;
+esac
+finish
