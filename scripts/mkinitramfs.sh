@@ -96,7 +96,8 @@ nested)
   grep -m1 '^vmx flags' /proc/cpuinfo
   insmod /lib/modules/irqbypass.ko
   insmod /lib/modules/kvm.ko
-  if insmod /lib/modules/kvm-intel.ko; then
+  # dump_invalid_vmcs: on a failed VM entry kvm_intel prints the whole VMCS
+  if insmod /lib/modules/kvm-intel.ko dump_invalid_vmcs=1; then
     echo "KVM-INTEL: loaded"
     l="KVM-INTEL-PARAMS:"
     for n in ept unrestricted_guest vpid flexpriority enable_apicv pml preemption_timer nested; do

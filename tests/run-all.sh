@@ -19,7 +19,7 @@ tier "unit tests under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 build-san/uni
 tier "differential test vs host CPU" build/difftest --count ${DIFF_COUNT:-200000}
 tier "differential test under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 build-san/difftest --count 20000
 for t in tests/cli/*.sh tests/guests/run.sh tests/linux/*.sh; do
-  [ -e "$t" ] || continue
+  [ -x "$t" ] || continue
   tier "$t" bash "$t"
 done
 echo "test tiers: $pass passed, $fail failed"

@@ -78,6 +78,9 @@ static bool apic_page(const struct cpu *cpu, uint64_t gpa)
 
 static uint64_t phys_read(struct cpu *cpu, uint64_t gpa, unsigned size)
 {
+    uint64_t v;
+    if (unlikely(cpu->nonroot) && cpu->vmx && vmx_apic_mmio(cpu, gpa, size, &v, false))
+        return v; /* virtualised APIC-access page (SDM 29.4) */
     if (apic_page(cpu, gpa))
         return lapic_read(cpu->lapic, (uint32_t)(gpa & 0xff0));
     return bus_mmio_read(cpu->bus, gpa, size);
@@ -85,6 +88,8 @@ static uint64_t phys_read(struct cpu *cpu, uint64_t gpa, unsigned size)
 
 static void phys_write(struct cpu *cpu, uint64_t gpa, unsigned size, uint64_t v)
 {
+    if (unlikely(cpu->nonroot) && cpu->vmx && vmx_apic_mmio(cpu, gpa, size, &v, true))
+        return;
     if (apic_page(cpu, gpa)) {
         lapic_write(cpu->lapic, (uint32_t)(gpa & 0xff0), (uint32_t)v);
         cpu_end_block(cpu); /* TPR/EOI changes can unmask interrupts */
@@ -104,9 +109,18 @@ static uint8_t *xlate(struct cpu *cpu, uint64_t lin, unsigned size, unsigned acc
     uint64_t pa;
     mmu_translate(cpu, lin, acc, &pa);
     *gpa = pa;
-    if (apic_page(cpu, pa))
-        return NULL;
-    uint8_t *host = cpu_gpa_host(cpu, pa, size, acc);
+    uint8_t *host;
+    if (unlikely(cpu->nonroot) && cpu->vmx) {
+        /* VMX non-root: EPT and the APIC-access page come first; MMIO then
+         * goes to the L1-physical address (src/vmx/ept.c). */
+        host = vmx_guest_phys_host(cpu, pa, size, acc);
+        if (!host)
+            *gpa = vmx_mmio_pa(cpu);
+    } else {
+        if (apic_page(cpu, pa))
+            return NULL;
+        host = cpu_gpa_host(cpu, pa, size, acc);
+    }
     if (!host)
         return NULL;
     if (acc & ACC_WRITE)
@@ -206,6 +220,8 @@ void mem_probe_write(struct cpu *cpu, int seg, uint64_t off, unsigned n)
         if (cpu->code64 && !canonical(a))
             cpu_fault(cpu, seg == SEG_SS ? EXC_SS : EXC_GP, 0);
         mmu_translate(cpu, cpu->code64 ? a : (uint32_t)a, ACC_WRITE, &gpa);
+        if (unlikely(cpu->nonroot) && cpu->vmx)
+            cpu_gpa_host(cpu, gpa, 1, ACC_WRITE); /* EPT write permission too */
     }
 }
 

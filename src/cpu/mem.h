@@ -31,6 +31,7 @@
 #define ACC_FETCH (1u << 4)
 #define ACC_SUPER (1u << 8)  /* implicit supervisor access (GDT/LDT/IDT/TSS) */
 #define ACC_PROBE (1u << 9)  /* do not fault: return false instead */
+#define ACC_PTWALK (1u << 10) /* the page walker reading a paging structure (EPT, VMX) */
 
 /* ---- linear-address layer (after segmentation) ---- */
 

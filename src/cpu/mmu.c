@@ -23,6 +23,7 @@
  */
 #include "cpu/exec.h"
 #include "cpu/mem.h"
+#include "vmx/vmx_hooks.h"
 
 #define MAXPHYADDR 40
 #define ADDR_MASK (((1ull << MAXPHYADDR) - 1) & ~0xfffull)
@@ -44,7 +45,7 @@
 /* Host pointer to a paging-structure entry, or NULL (reads as all-ones). */
 static uint8_t *pt_entry(struct cpu *cpu, uint64_t gpa, unsigned size)
 {
-    return cpu_gpa_host(cpu, gpa, size, ACC_READ);
+    return cpu_gpa_host(cpu, gpa, size, ACC_READ | ACC_PTWALK);
 }
 
 static uint64_t pt_load(uint8_t *p, unsigned size)
@@ -82,6 +83,8 @@ struct walk {
 
 bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *gpa)
 {
+    if (unlikely(cpu->nonroot) && cpu->vmx)
+        vmx_note_linear(cpu, lin); /* EPT-violation qualification, #PF exits */
     if (!(cpu->cr0 & CR0_PG)) {
         *gpa = cpu->efer & EFER_LMA ? lin : (uint32_t)lin;
         return true;

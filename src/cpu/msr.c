@@ -77,7 +77,10 @@ _Static_assert(CPUID_TSC_HZ % 1000000000ull == 0, "TSC rate must be a whole mult
 
 uint64_t cpu_read_tsc(struct cpu *cpu)
 {
-    return clock_host_ns() * TSC_PER_NS + cpu->tsc_offset;
+    uint64_t tsc = clock_host_ns() * TSC_PER_NS + cpu->tsc_offset;
+    if (unlikely(cpu->nonroot) && cpu->vmx)
+        tsc += vmx_tsc_offset(cpu); /* VMX TSC offsetting (SDM 25.3) */
+    return tsc;
 }
 
 /* The local APIC converts TSC-deadline values with the same rate and offset. */

@@ -164,6 +164,18 @@ static void cr4_write(struct cpu *cpu, uint64_t val)
     cpu_update_mode(cpu);
 }
 
+/* VMX non-root: vmx_cr_access_exit() loads CR0/CR4 values merged with the
+ * guest/host masks through the ordinary checks (SDM 25.3). */
+void cpu_write_cr0(struct cpu *cpu, uint64_t val)
+{
+    cr0_write(cpu, val);
+}
+
+void cpu_write_cr4(struct cpu *cpu, uint64_t val)
+{
+    cr4_write(cpu, val);
+}
+
 /* CR8 is the task-priority class TPR[7:4] of the local APIC (SDM 10.8.6.1). */
 static uint64_t cr8_read(struct cpu *cpu)
 {

@@ -16,7 +16,8 @@
 
 void sse_fault(struct cpu *cpu)
 {
-    /* SDM Vol.3 Table 2-? / 13.1: EM or !OSFXSR → #UD, then TS → #NM */
+    /* SDM Vol.3A 13.1.3/13.1.4, 2.5 (CR0.EM, CR0.TS): EM or !OSFXSR → #UD,
+     * then TS → #NM */
     if ((cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR))
         cpu_ud(cpu);
     if (cpu->cr0 & CR0_TS)
@@ -282,12 +283,17 @@ void op_movdup_VxWx(struct cpu *cpu, const struct insn *in)
 
 /* ---------- shuffles ---------- */
 
-/* Four elements of 'esz' bytes at byte 'base' of r, chosen from the same
- * positions of s by the 2-bit fields of imm. */
-static void shuffle4(xmm_t *r, const xmm_t *s, unsigned esz, unsigned base, unsigned imm)
+/* Four elements of r, starting at element 'first' (words or dwords), chosen
+ * from the same four positions of s by the 2-bit fields of imm. */
+static void shuffle4(xmm_t *r, const xmm_t *s, bool words, unsigned first, unsigned imm)
 {
-    for (unsigned i = 0; i < 4; i++)
-        memcpy(r->b + base + i * esz, s->b + base + ((imm >> (2 * i)) & 3) * esz, esz);
+    for (unsigned i = 0; i < 4; i++) {
+        unsigned sel = first + ((imm >> (2 * i)) & 3);
+        if (words)
+            r->w[first + i] = s->w[sel];
+        else
+            r->d[i] = s->d[sel];
+    }
 }
 
 /* 0F 70: PSHUFW mm (none), PSHUFD (66), PSHUFHW (F3), PSHUFLW (F2) */
@@ -298,7 +304,7 @@ void op_pshufd_VxWxIb(struct cpu *cpu, const struct insn *in)
     if (!in->pfx66 && !in->rep) {
         mmx_check(cpu);
         s.q[0] = mmx_src(cpu, in, 8);
-        shuffle4(&r, &s, 2, 0, imm);
+        shuffle4(&r, &s, true, 0, imm);
         fpu_mmx_set(cpu, in->reg & 7, r.q[0]);
         return;
     }
@@ -306,11 +312,11 @@ void op_pshufd_VxWxIb(struct cpu *cpu, const struct insn *in)
     xs(&s, sse_src(cpu, in, 16, true));
     r = s;
     if (in->rep == 0xf3)
-        shuffle4(&r, &s, 2, 8, imm);
+        shuffle4(&r, &s, true, 4, imm);
     else if (in->rep == 0xf2)
-        shuffle4(&r, &s, 2, 0, imm);
+        shuffle4(&r, &s, true, 0, imm);
     else
-        shuffle4(&r, &s, 4, 0, imm);
+        shuffle4(&r, &s, false, 0, imm);
     *xreg(cpu, in->reg) = r;
 }
 

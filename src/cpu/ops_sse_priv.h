@@ -64,7 +64,7 @@ void mmx_fault(struct cpu *cpu);
 _Noreturn void sse_fp_raise(struct cpu *cpu, unsigned flags, unsigned unmasked);
 
 /* Every SSE handler first: #UD if CR0.EM=1 or CR4.OSFXSR=0, #NM if CR0.TS=1
- * (SDM Vol.3 13.1.2, Vol.2 Table 22-... "Exception conditions for SSE"). */
+ * (SDM Vol.3A 13.1.3-13.1.4; Vol.2A 2.4, the legacy-SSE exception classes). */
 SSE_INLINE void sse_check(struct cpu *cpu)
 {
     if (unlikely(!cpu->sse_ok))
@@ -72,7 +72,7 @@ SSE_INLINE void sse_check(struct cpu *cpu)
 }
 
 /* Every MMX handler first: #UD if CR0.EM, #NM if CR0.TS, #MF if an x87
- * exception is pending (SDM Vol.1 9.5.1, Vol.3 Table 12-... MMX). */
+ * exception is pending (SDM Vol.1 9.6; Vol.3A 12.x "MMX exceptions"). */
 SSE_INLINE void mmx_check(struct cpu *cpu)
 {
     if (unlikely((cpu->cr0 & (CR0_EM | CR0_TS)) || (cpu->fpu.fsw & FSW_ES_BIT)))

@@ -21,22 +21,42 @@
 
 enum { AGG_EQ_ANY, AGG_RANGES, AGG_EQ_EACH, AGG_EQ_ORDERED };
 
-static int elem(const xmm_t *x, unsigned i, unsigned fmt)
+/* One bit per element from a compare result (bytes or words). */
+static unsigned elem_bits(__m128i m, bool words)
 {
-    switch (fmt) {
-    case 0: return x->b[i];
-    case 1: return x->w[i];
-    case 2: return (int8_t)x->b[i];
-    default: return (int16_t)x->w[i];
-    }
+    if (words)
+        m = _mm_packs_epi16(m, _mm_setzero_si128());
+    return (unsigned)_mm_movemask_epi8(m);
 }
 
-static unsigned implicit_len(const xmm_t *x, unsigned n, unsigned fmt)
+/* Bit j set where operand-2 element j == c (all lanes of c hold one element). */
+static unsigned eq_mask(__m128i s2, __m128i c, bool words)
 {
-    unsigned i = 0;
-    while (i < n && elem(x, i, fmt) != 0)
-        i++;
-    return i;
+    return elem_bits(words ? _mm_cmpeq_epi16(s2, c) : _mm_cmpeq_epi8(s2, c), words);
+}
+
+/* Bit j set where operand-2 element j >= c (signed or unsigned). */
+static unsigned ge_mask(__m128i s2, __m128i c, unsigned fmt)
+{
+    __m128i m;
+    switch (fmt) {
+    case 0: m = _mm_cmpeq_epi8(_mm_max_epu8(s2, c), s2); break;
+    case 1: m = _mm_cmpeq_epi16(_mm_max_epu16(s2, c), s2); break;
+    case 2: m = _mm_cmpeq_epi8(_mm_max_epi8(s2, c), s2); break;
+    default: m = _mm_cmpeq_epi16(_mm_max_epi16(s2, c), s2); break;
+    }
+    return elem_bits(m, fmt & 1);
+}
+
+static __m128i splat(const xmm_t *x, unsigned i, bool words)
+{
+    return words ? _mm_set1_epi16((short)x->w[i]) : _mm_set1_epi8((char)x->b[i]);
+}
+
+static unsigned implicit_len(const xmm_t *x, unsigned n, bool words)
+{
+    unsigned z = eq_mask(xv(x), _mm_setzero_si128(), words);
+    return z ? (unsigned)__builtin_ctz(z) : n;
 }
 
 static unsigned explicit_len(const struct cpu *cpu, const struct insn *in, int r, unsigned n)
@@ -46,48 +66,48 @@ static unsigned explicit_len(const struct cpu *cpu, const struct insn *in, int r
     return a > n ? n : (unsigned)a;
 }
 
-/* IntRes2 of the compare (bit i for element i of operand 2). */
+/* IntRes2: bit j for element j of operand 2 (SDM Vol.2 4.1.4-4.1.6, with
+ * the invalid-element overrides of Table 4-7). */
 static unsigned str_compare(const xmm_t *s1, const xmm_t *s2, unsigned l1, unsigned l2,
                             unsigned imm)
 {
-    unsigned fmt = imm & 3, n = (imm & 1) ? 8 : 16, agg = (imm >> 2) & 3;
-    unsigned res = 0;
-    for (unsigned j = 0; j < n; j++) {
-        bool v2 = j < l2, bit = false;
-        int e2 = elem(s2, j, fmt);
-        switch (agg) {
-        case AGG_EQ_ANY:
-            for (unsigned i = 0; i < l1 && v2 && !bit; i++)
-                bit = elem(s1, i, fmt) == e2;
-            break;
-        case AGG_RANGES:
-            /* pairs (lower, upper); a pair with an invalid bound is false */
-            for (unsigned i = 0; i + 1 < l1 && v2 && !bit; i += 2)
-                bit = e2 >= elem(s1, i, fmt) && e2 <= elem(s1, i + 1, fmt);
-            break;
-        case AGG_EQ_EACH: {
-            bool v1 = j < l1;
-            bit = (v1 && v2) ? elem(s1, j, fmt) == e2 : (!v1 && !v2);
-            break;
+    unsigned fmt = imm & 3, n = (imm & 1) ? 8 : 16;
+    bool words = imm & 1;
+    unsigned all = (1u << n) - 1, v2 = (1u << l2) - 1, v1 = (1u << l1) - 1, res = 0;
+    __m128i b = xv(s2);
+    switch ((imm >> 2) & 3) {
+    case AGG_EQ_ANY: /* element j of op2 equals any valid element of op1 */
+        for (unsigned i = 0; i < l1; i++)
+            res |= eq_mask(b, splat(s1, i, words), words);
+        res &= v2;
+        break;
+    case AGG_RANGES: /* op1 holds (low, high) pairs; an incomplete pair is false */
+        for (unsigned i = 0; i + 1 < l1; i += 2) {
+            unsigned ge = ge_mask(b, splat(s1, i, words), fmt);
+            unsigned le = ~ge_mask(b, splat(s1, i + 1, words), fmt) |
+                          eq_mask(b, splat(s1, i + 1, words), words);
+            res |= ge & le;
         }
-        default: /* equal ordered: does operand 1 occur at position j? */
-            bit = true;
-            for (unsigned k = 0; k < n - j && bit; k++) {
-                if (k >= l1)
-                    break; /* needle ended: match */
-                if (j + k >= l2)
-                    bit = false; /* haystack ended first */
-                else
-                    bit = elem(s1, k, fmt) == elem(s2, j + k, fmt);
-            }
-            break;
-        }
-        res |= (unsigned)bit << j;
+        res &= v2;
+        break;
+    case AGG_EQ_EACH: { /* both invalid: true; one invalid: false */
+        unsigned eq = elem_bits(words ? _mm_cmpeq_epi16(xv(s1), b) : _mm_cmpeq_epi8(xv(s1), b), words);
+        res = (eq & v1 & v2) | (~v1 & ~v2);
+        break;
     }
-    unsigned all = (1u << n) - 1;
+    default: /* equal ordered: op1 (needle) occurs at position j of op2 */
+        res = all;
+        for (unsigned k = 0; k < l1 && k < n; k++) {
+            /* haystack position j + k: past the vector end → true,
+             * invalid → false, else the comparison */
+            unsigned m = (eq_mask(b, splat(s1, k, words), words) & v2) >> k;
+            res &= m | (all & ~(all >> k));
+        }
+        break;
+    }
     switch ((imm >> 4) & 3) {
-    case 1: res ^= all; break;
-    case 3: res ^= (1u << l2) - 1; break;
+    case 1: res = ~res; break;
+    case 3: res ^= v2; break;
     default: break;
     }
     return res & all;
@@ -97,13 +117,13 @@ static unsigned str_compare(const xmm_t *s1, const xmm_t *s2, unsigned l1, unsig
 void op_pcmpstr_VxWxIb(struct cpu *cpu, const struct insn *in)
 {
     sse_check(cpu);
-    unsigned imm = (uint8_t)in->imm, n = (imm & 1) ? 8 : 16, fmt = imm & 3;
+    unsigned imm = (uint8_t)in->imm, n = (imm & 1) ? 8 : 16;
     xmm_t s1 = *xreg(cpu, in->reg), s2;
     xs(&s2, sse_src(cpu, in, 16, false));
     unsigned l1, l2;
     if (in->opc & 2) {
-        l1 = implicit_len(&s1, n, fmt);
-        l2 = implicit_len(&s2, n, fmt);
+        l1 = implicit_len(&s1, n, imm & 1);
+        l2 = implicit_len(&s2, n, imm & 1);
     } else {
         l1 = explicit_len(cpu, in, R_AX, n);
         l2 = explicit_len(cpu, in, R_DX, n);

@@ -75,4 +75,9 @@ OPS_SYS_FN(op_invept_GyMdq)
 OPS_SYS_FN(op_invvpid_GyMdq)
 
 #undef OPS_SYS_FN
+
+/* ops_cr.c: MOV to CR0 / CR4 with all their checks, for VMX non-root
+ * emulation of guest/host-masked writes (src/vmx/vmx_intercept_cr.c). */
+void cpu_write_cr0(struct cpu *cpu, uint64_t val);
+void cpu_write_cr4(struct cpu *cpu, uint64_t val);
 #endif

@@ -133,6 +133,19 @@ enum vmx_insn_error {
     VMXERR_INVALID_INVEPT_INVVPID = 28,
 };
 
+/* State of the intercept code (vmx_intercept*.c, ept.c, vmx_apic.c), the
+ * member 'ix' of struct vmx. */
+struct vmx_ix {
+    uint64_t last_linear; /* linear address mmu_translate() is translating */
+    bool linear_valid;    /* ... and the next non-walk guest-physical access is its
+                             translation (EPT violation qualification bit 7) */
+    uint64_t cr2_before;  /* CR2 before that translation: a #PF that VM-exits
+                             leaves CR2 unchanged (SDM 27.1) */
+    uint64_t mmio_pa;     /* L1-physical address of the last access that is not RAM */
+    uint64_t mtf_icount;  /* cpu->icount when MTF last armed (see vmx_block_boundary) */
+    bool tpr_below;       /* TPR-below-threshold VM exit pending (trap-like, SDM 29.1.2) */
+};
+
 struct vmx_stats {
     uint64_t entries, exits_by_reason[EXIT_REASON_MAX], entry_failures;
     char last_failed_check[160];
@@ -161,6 +174,7 @@ struct vmx {
     struct vmx_stats stats;
     bool trace;
     FILE *trace_file;
+    struct vmx_ix ix; /* vmx_intercept*.c, ept.c, vmx_apic.c */
 };
 
 /* vmx_insn.c */
@@ -260,6 +274,82 @@ void vmx_note_delivery(struct cpu *cpu, int vector, int kind, uint32_t error);
 /* Translate an L2 guest-physical address through L1's EPT; VM-exits on a
  * violation or misconfiguration.  Returns the L1-physical address. */
 uint64_t ept_translate(struct cpu *cpu, uint64_t gpa, unsigned acc);
+/* The EPT walk itself, a pure function of RAM contents (SDM 28.2): 'acc' is
+ * an OR of EPT_ACC_* (the access kinds of the EPT-violation qualification,
+ * SDM Table 27-7 bits 0-2).  On EPT_OK r->pa is the L1-physical address;
+ * r->perm is the AND of bits 2:0 over the entries used (0 when an entry was
+ * not present).  Accessed/dirty flags are set (atomically) only when EPTP
+ * bit 6 enables them and the translation succeeds.  Tables outside RAM read
+ * as all-ones, which is a misconfiguration. */
+#define EPT_ACC_READ 1u
+#define EPT_ACC_WRITE 2u
+#define EPT_ACC_FETCH 4u
+enum { EPT_OK, EPT_VIOLATION, EPT_MISCONFIG };
+struct ept_result {
+    uint64_t pa;      /* L1-physical address */
+    uint64_t leaf;    /* the leaf entry (as read, before A/D updates) */
+    unsigned perm;    /* AND of R/W/X over the levels */
+    unsigned level;   /* level of the leaf: 1 (4 KiB), 2 (2 MiB), 3 (1 GiB) */
+    unsigned memtype; /* EPT memory type of the leaf (bits 5:3) */
+};
+int ept_walk(const struct bus *bus, uint64_t eptp, uint64_t gpa, unsigned acc,
+             struct ept_result *r);
+
+/* vmx_intercept.c — contract with vmx_entry.c / vmx_exit.c:
+ *   - vmx_intercept_entry(cpu): call at the end of every successful VM
+ *     entry (guest state loaded, nonroot = 1, injection done); arms MTF,
+ *     checks the TPR threshold (SDM 26.7.7) and sets EV_VMX as needed.
+ *   - vmx_update_events(cpu): sets or clears EV_VMX in cpu->events from the
+ *     current controls; call it after a VM exit switched to root (it then
+ *     clears EV_VMX, keeping L1's loop fast).
+ *   - preempt_deadline_tsc is compared with vmx_l1_tsc(), the TSC as L1
+ *     sees it (cpu_read_tsc() without L2's TSC offset): at entry set it to
+ *     vmx_l1_tsc(cpu) + (timer value << VMX_PREEMPT_TIMER_RATE); the exit's
+ *     "save VMX-preemption timer value" is (deadline - vmx_l1_tsc()) >> rate,
+ *     0 once passed.
+ *   - While non-root, cpu->nmi_blocked is the guest's "blocking by NMI"
+ *     (virtual-NMI blocking when "virtual NMIs" = 1, cleared by L2's IRET);
+ *     NMI-window exiting looks at it (and at vnmi_blocked). */
+void vmx_intercept_entry(struct cpu *cpu);
+void vmx_update_events(struct cpu *cpu);
+uint64_t vmx_l1_tsc(struct cpu *cpu);
+
+/* Pure decision functions (unit-tested), SDM 25.1.3 / 25.2 / 25.3: */
+/* I/O bitmaps A (ports 0-7FFFH) and B (8000H-FFFFH) at L1-physical addresses;
+ * true if any port of [port, port+size) has its bit set, if the access wraps
+ * past FFFFH, or if a bitmap byte is not in RAM. */
+bool vmx_io_bitmap_exits(const struct bus *bus, uint64_t bitmap_a, uint64_t bitmap_b,
+                         uint16_t port, unsigned size);
+/* MSR bitmap (SDM 24.6.9): read-low 0, read-high 400H, write-low 800H,
+ * write-high C00H; MSRs outside 0-1FFFH and C0000000H-C0001FFFH always exit. */
+bool vmx_msr_bitmap_exits(const struct bus *bus, uint64_t bitmap, uint32_t msr, bool write);
+/* Exit qualification of I/O instructions (SDM Table 27-5). */
+uint64_t vmx_io_qual(uint16_t port, unsigned size, bool in, bool string, bool rep, bool imm);
+/* CR0/CR4 with guest/host mask and read shadow (SDM 25.3): what MOV from CR
+ * and SMSW return, whether MOV to CR exits, and the value a non-exiting
+ * MOV to CR loads (masked bits keep the current value). */
+static inline uint64_t vmx_cr_shadow_read(uint64_t guest, uint64_t mask, uint64_t shadow)
+{
+    return (guest & ~mask) | (shadow & mask);
+}
+static inline bool vmx_cr_write_exits(uint64_t src, uint64_t mask, uint64_t shadow)
+{
+    return ((src ^ shadow) & mask) != 0;
+}
+static inline uint64_t vmx_cr_write_value(uint64_t src, uint64_t guest, uint64_t mask)
+{
+    return (src & ~mask) | (guest & mask);
+}
+/* LMSW (SDM 25.1.3): exits if PE is masked, its shadow is 0 and the source
+ * sets it, or if a masked bit among MP/EM/TS differs from its shadow. */
+bool vmx_lmsw_exits(uint16_t src, uint64_t mask, uint64_t shadow);
+/* CR0 after a non-exiting LMSW: masked bits of CR0[3:0] unchanged, PE never cleared. */
+uint64_t vmx_lmsw_value(uint16_t src, uint64_t cr0, uint64_t mask);
+/* MOV to CR3 with CR3-load exiting: no exit if the value equals one of the
+ * first CR3_TARGET_COUNT target values (SDM 25.1.3). */
+bool vmx_cr3_target_match(const struct vmcs *c, uint64_t val);
+/* Exception bitmap incl. the #PF error-code mask/match rule (SDM 25.2). */
+bool vmx_exception_exits(const struct vmcs *c, int vector, uint32_t error);
 
 /* vmx_caps.c */
 int vmx_caps_msr(struct cpu *cpu, uint32_t msr, uint64_t *val);

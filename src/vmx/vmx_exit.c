@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 
 #include "cpu/exec.h"
+#include "cpu/mem.h"
 #include "cpu/msr.h"
 #include "vmx/vmx_check.h"
 
@@ -211,8 +212,8 @@ static uint32_t save_interruptibility(struct cpu *cpu, const struct vmx_ctls *k,
         if (intr == 3 || ((intr & 1) && !(rflags & FL_IF)))
             intr = 2; /* keep the state re-enterable (26.3.1.5) */
     }
-    bool nmi_blocked = (k->pin & VMX_PIN_VIRTUAL_NMI) ? cpu->vmx->vnmi_blocked : cpu->nmi_blocked;
-    return intr | (nmi_blocked ? 8u : 0);
+    /* cpu->nmi_blocked is L2's (virtual-)NMI blocking while non-root */
+    return intr | (cpu->nmi_blocked ? 8u : 0);
 }
 
 static uint32_t save_activity(const struct cpu *cpu)
@@ -225,15 +226,14 @@ static uint32_t save_activity(const struct cpu *cpu)
     }
 }
 
-/* VMX-preemption timer value left (24.4.2): it counts down once every
- * 2^rate TSC ticks (IA32_VMX_MISC bits 4:0). */
+/* VMX-preemption timer value left (27.3.4): it counts down once every
+ * 2^VMX_PREEMPT_TIMER_RATE ticks of L1's TSC (vmx_l1_tsc(), vmx_intercept.c). */
 static uint64_t timer_left(struct cpu *cpu, uint32_t reason)
 {
-    uint64_t deadline = cpu->vmx->preempt_deadline_tsc, now = cpu_read_tsc(cpu);
-    unsigned rate = vmx_misc_caps() & 0x1f;
+    uint64_t deadline = cpu->vmx->preempt_deadline_tsc, now = vmx_l1_tsc(cpu);
     if (reason == EXIT_REASON_PREEMPTION_TIMER || !deadline || deadline <= now)
         return 0;
-    return (deadline - now + (1ull << rate) - 1) >> rate;
+    return (deadline - now) >> VMX_PREEMPT_TIMER_RATE;
 }
 
 static void save_guest_state(struct cpu *cpu, struct vmcs *c, const struct vmx_ctls *k,
@@ -408,11 +408,15 @@ static bool load_host_state(struct cpu *cpu, const struct vmcs *c, const struct 
     cpu->r[R_SP] = G(HOST_RSP);
     cpu->rip = cpu->next_rip = G(HOST_RIP);
 
-    /* 27.5.5: active, no STI/MOV-SS blocking; NMI blocking only after an
-     * exit caused by an NMI. */
+    /* 27.5.5: active, no STI/MOV-SS blocking; an exit caused by an NMI
+     * blocks NMIs, other exits leave NMI blocking alone.  With "virtual
+     * NMIs" cpu->nmi_blocked held L2's virtual-NMI blocking, and real NMIs
+     * were not blocked in L2 (26.7.1). */
     cpu->state = CPU_RUNNING;
     cpu->intr_shadow = 0;
     cpu->in_event = 0;
+    if (k->pin & VMX_PIN_VIRTUAL_NMI)
+        cpu->nmi_blocked = 0;
     if (nmi_exit)
         cpu->nmi_blocked = 1;
     cpu->nonroot = 0;
@@ -444,7 +448,7 @@ static void finish_exit(struct cpu *cpu, struct vmcs *c, const struct vmx_ctls *
     v->injecting = false;
     v->vnmi_blocked = false;
     v->vec_info = 0;
-    atomic_fetch_and(&cpu->events, ~EV_VMX);
+    vmx_update_events(cpu); /* in root operation: clears EV_VMX */
     cpu_update_mode(cpu);
     tlb_flush_all(cpu);
     if (!ok) {
@@ -491,7 +495,7 @@ void vmx_exit_at_boundary(struct cpu *cpu, const struct vmx_exit_info *ei)
     if (!msrs_stored) {
         /* 27.7: the abort comes before any host state is loaded */
         cpu->nonroot = 0;
-        atomic_fetch_and(&cpu->events, ~EV_VMX);
+        vmx_update_events(cpu);
         vmx_abort(cpu, VMX_ABORT_SAVE_MSR);
         return;
     }

@@ -35,6 +35,19 @@ uint8_t *vmx_guest_phys_host(struct cpu *cpu, uint64_t gpa, unsigned len, unsign
 /* Block boundary with EV_VMX pending: interrupt/NMI windows, preemption
  * timer, MTF.  True if a VM exit happened. */
 bool vmx_block_boundary(struct cpu *cpu);
+/* Non-root memory plumbing (mmu.c, mem.c; cpu->vmx != NULL):
+ *   vmx_note_linear   mmu_translate() is translating this linear address
+ *                     (EPT-violation qualification, CR2 on #PF exits);
+ *   vmx_mmio_pa       the L1-physical address of the last access for which
+ *                     vmx_guest_phys_host() returned NULL (MMIO goes there);
+ *   vmx_apic_mmio     an MMIO access at that address: true if it was a
+ *                     virtualised APIC-access-page access (done, *val read). */
+void vmx_note_linear(struct cpu *cpu, uint64_t lin);
+uint64_t vmx_mmio_pa(struct cpu *cpu);
+bool vmx_apic_mmio(struct cpu *cpu, uint64_t pa, unsigned size, uint64_t *val, bool write);
+/* TSC offset L2 sees (msr.c cpu_read_tsc): TSC_OFFSET with "use TSC
+ * offsetting", else 0 (SDM 25.3). */
+uint64_t vmx_tsc_offset(const struct cpu *cpu);
 
 /* In VMX root operation (VMXON executed, not running a guest). */
 bool vmx_in_root(const struct cpu *cpu);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "dt_gen_priv.h"
+#include "difftest_sse.h"
 
 /* ---- templates ---- */
 
@@ -780,19 +781,25 @@ void dt_gen_seq(struct dt_seq *s, uint64_t seed, unsigned ntemplates,
     s->len = 0;
     s->ninsn = 0;
     s->desc[0] = 0;
-    unsigned allowed[32], na = 0;
-    for (unsigned i = 0; i < dt_ntemplates; i++)
-        if ((!only || strstr(dt_template_names[i], only)) && (templates[i] != t_legacy32 || m32))
+    unsigned allowed[64], na = 0;
+    for (unsigned i = 0; i < dt_ntemplates + dt_sse_ntemplates && na < 64; i++) {
+        const char *name = i < dt_ntemplates ? dt_template_names[i]
+                                             : dt_sse_templates[i - dt_ntemplates].name;
+        if ((!only || strstr(name, only)) && (i >= dt_ntemplates || templates[i] != t_legacy32 || m32))
             allowed[na++] = i;
+    }
     if (!na)
         return;
     for (unsigned i = 0; i < ntemplates && !g.stop && s->len + 96 < DT_MAX_CODE &&
                          s->ninsn + 8 < DT_MAX_INSN;
          i++) {
         unsigned k = allowed[dg_rn(&g, na)];
-        if (templates[k] == t_invalid && dg_rn(&g, 4))
+        if (k < dt_ntemplates && templates[k] == t_invalid && dg_rn(&g, 4))
             k = allowed[dg_rn(&g, na)]; /* keep invalid encodings rarer */
-        templates[k](&g);
+        if (k >= dt_ntemplates)
+            dt_sse_templates[k - dt_ntemplates].fn(&g);
+        else
+            templates[k](&g);
     }
     s->undef_end = g.undef;
     if (s->ninsn > DT_MAX_INSN)

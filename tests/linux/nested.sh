@@ -7,11 +7,13 @@
 #       DEV-KVM: present, the L2 guest's lines, L2-LAUNCH-RC: 0, exit status 0.
 #   (b) NestedVirtualization=disabled (the default): VMX-FLAG: no,
 #       KVM-INTEL: refused, exit status 0.
-# NESTED_PARTS="a b" selects the parts; on failure the console's tail (with the
-# guest's own dmesg excerpt, NESTED-DIAG) is printed.
+# NESTED_PARTS="a b" selects the parts; NESTVM_ARGS adds nestvm options (e.g.
+# --trace-vmx); on failure the console's tail (with the guest's own dmesg
+# excerpt, NESTED-DIAG) is printed, and NESTED_KEEP=DIR keeps the full logs.
 set -u
 source "$(dirname "$0")/common.sh"
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+if [ -n "${NESTED_KEEP:-}" ]; then tmp=$NESTED_KEEP; mkdir -p "$tmp"
+else tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; fi
 
 tests/nested/build.sh >&2 || { bad "tests/nested/build.sh"; finish; exit; }
 NINITRD=build/nested-initrd.cpio.gz
@@ -25,6 +27,7 @@ run_nested() { # run_nested enabled|disabled OUTFILE -> exit status
   "$NV" run --kernel "$KERNEL" --initrd "$NINITRD" --memory 1G \
      --cpu-options NestedVirtualization="$1" \
      --cmdline "console=ttyS0 panic=-1 nestvm.mode=nested" --timeout "$LINUX_TIMEOUT" --stats \
+     ${NESTVM_ARGS:-} \
      </dev/null >"$2" 2>"$2.err"
 }
 
