@@ -108,14 +108,19 @@ bool boot_range_usable(const struct bus *bus, const struct boot_config *cfg, uin
     return for_each_usable(bus, cfg, covers, &q);
 }
 
-bool boot_overlaps_low(uint64_t addr, uint64_t len)
+bool boot_overlaps(uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi)
 {
     if (len == 0)
         return false;
     uint64_t end = addr + len;
     if (end < addr)
         end = UINT64_MAX;
-    return addr < BOOT_LOW_END && BOOT_LOW_START < end;
+    return addr < hi && lo < end;
+}
+
+bool boot_overlaps_low(uint64_t addr, uint64_t len)
+{
+    return boot_overlaps(addr, len, BOOT_LOW_START, BOOT_LOW_END);
 }
 
 struct place_q {
@@ -202,11 +207,18 @@ bool boot_zero(struct bus *bus, uint64_t gpa, uint64_t len)
 size_t boot_write_cmdline(struct bus *bus, const char *prefix, const char *cmdline,
                           size_t max_len)
 {
-    uint8_t *p = bus_ram_ptr(bus, BOOT_CMDLINE_ADDR, BOOT_CMDLINE_MAX);
+    return boot_write_cmdline_at(bus, BOOT_CMDLINE_ADDR, BOOT_CMDLINE_MAX, prefix, cmdline,
+                                 max_len);
+}
+
+size_t boot_write_cmdline_at(struct bus *bus, uint64_t gpa, uint64_t cap, const char *prefix,
+                             const char *cmdline, size_t max_len)
+{
+    uint8_t *p = cap ? bus_ram_ptr(bus, gpa, cap) : NULL;
     if (!p)
         return 0;
-    if (max_len > BOOT_CMDLINE_MAX - 1)
-        max_len = BOOT_CMDLINE_MAX - 1;
+    if (max_len > cap - 1)
+        max_len = cap - 1;
     size_t n = 0;
     const char *parts[2] = { prefix, cmdline };
     for (int i = 0; i < 2; i++) {

@@ -15,6 +15,16 @@
  *
  * Kernels and initrds are placed at or above 1 MiB; a kernel image whose
  * segments would overlap [BOOT_LOW_START, BOOT_LOW_END) is rejected.
+ *
+ * Multiboot kernels may load anywhere from 0x1000 up (kvm-unit-tests'
+ * realmode.flat runs at 0x8000), so the Multiboot loader keeps its own data
+ * at the top of conventional memory instead, below the EBDA at 0x9fc00:
+ *
+ *   0x90000-0x90fff  initial stack (esp = 0x91000)
+ *   0x91000-0x91017  boot GDT
+ *   0x92000-0x92fff  Multiboot information structure + memory map
+ *   0x93000-0x93fff  module string
+ *   0x94000-0x9efff  command line (NUL-terminated)
  */
 #ifndef NESTVM_BOOT_BOOT_PRIV_H
 #define NESTVM_BOOT_BOOT_PRIV_H
@@ -37,6 +47,15 @@
 #define BOOT_CMDLINE_MAX  0x10000ull /* bytes including the NUL */
 #define BOOT_LOW_END      0x30000ull
 #define BOOT_HIGH_START   0x100000ull /* 1 MiB */
+
+#define BOOT_MB_START       0x90000ull /* Multiboot loader data (see above) */
+#define BOOT_MB_STACK_TOP   0x91000ull
+#define BOOT_MB_GDT_ADDR    0x91000ull
+#define BOOT_MB_INFO_ADDR   0x92000ull
+#define BOOT_MB_MODSTR_ADDR 0x93000ull
+#define BOOT_MB_CMDLINE_ADDR 0x94000ull
+#define BOOT_MB_END         0x9f000ull
+#define BOOT_MB_CMDLINE_MAX (BOOT_MB_END - BOOT_MB_CMDLINE_ADDR) /* bytes including the NUL */
 #define BOOT_4G           0x100000000ull
 
 #define BOOT_MAX_E820 128 /* boot_params holds E820_MAX_ENTRIES_ZEROPAGE = 128 */
@@ -78,6 +97,8 @@ bool boot_range_usable(const struct bus *bus, const struct boot_config *cfg, uin
 
 /* True if [addr, addr+len) overlaps the loader's low data [LOW_START, LOW_END). */
 bool boot_overlaps_low(uint64_t addr, uint64_t len);
+/* True if [addr, addr+len) overlaps [lo, hi). */
+bool boot_overlaps(uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi);
 
 /* Highest `align`-aligned address a with [a, a+size) usable, a >= min and
  * a+size <= limit.  Returns false if none. */
@@ -96,6 +117,9 @@ bool boot_zero(struct bus *bus, uint64_t gpa, uint64_t len);
  * length written (without the NUL). */
 size_t boot_write_cmdline(struct bus *bus, const char *prefix, const char *cmdline,
                           size_t max_len);
+/* The same at gpa, inside a buffer of cap bytes (NUL included). */
+size_t boot_write_cmdline_at(struct bus *bus, uint64_t gpa, uint64_t cap, const char *prefix,
+                             const char *cmdline, size_t max_len);
 
 /* Load cfg->initrd_path (if any) page-aligned as high as possible inside
  * usable RAM within [1 MiB, limit), not overlapping the kernel at
@@ -109,6 +133,9 @@ int boot_load_initrd(struct bus *bus, const struct boot_config *cfg, uint64_t li
 int boot_enter_long64(struct bus *bus, struct boot_entry *out, uint64_t rip, uint64_t rsi);
 /* Write n GDT descriptors at BOOT_GDT_ADDR; returns false if out of RAM. */
 bool boot_write_gdt(struct bus *bus, const uint64_t *desc, unsigned n, struct boot_entry *out);
+/* The same at gpa. */
+bool boot_write_gdt_at(struct bus *bus, uint64_t gpa, const uint64_t *desc, unsigned n,
+                       struct boot_entry *out);
 
 /* linux.c: build the zero page at BOOT_INFO_ADDR.  hdr/hdr_len are the setup
  * header bytes to copy to offset 0x1f1 (from the bzImage, or synthesized);

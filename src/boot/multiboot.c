@@ -14,6 +14,11 @@
  * from it), the memory map from the E820 table, the initrd as one module, and
  * the boot loader name.  Video information (flag bit 2) is not provided.
  *
+ * The loader's own data (stack, GDT, information structure, module string,
+ * command line) lies in [0x90000, 0x9f000) (boot_priv.h), so an image may
+ * load anywhere else in RAM, from 0x1000 up (not over the real-mode IVT/BDA
+ * page).
+ *
  * Every header field is untrusted and bounds-checked against the file and RAM.
  */
 #include "boot/boot_priv.h"
@@ -42,8 +47,8 @@
 #define MBI_F_MMAP      (1u << 6)
 #define MBI_F_LOADER    (1u << 9)
 
-/* Where the pieces of the information structure go inside the 0x7000 page. */
-#define MBI_ADDR        BOOT_INFO_ADDR
+/* Where the pieces of the information structure go inside its page. */
+#define MBI_ADDR        BOOT_MB_INFO_ADDR
 #define MBI_NAME_OFF    0x80
 #define MBI_MODS_OFF    0xc0
 #define MBI_MMAP_OFF    0x100
@@ -52,9 +57,12 @@
 #define EM_386  3
 #define PT_LOAD 1
 
+#define MB_LOAD_MIN     0x1000ull /* lowest load address: page 0 is the IVT/BDA */
+
 struct mb_image {
     uint64_t entry;
-    uint64_t end; /* highest loaded byte + 1 */
+    uint64_t start; /* lowest loaded byte */
+    uint64_t end;   /* highest loaded byte + 1 */
 };
 
 /* Check a destination range and copy/zero it. */
@@ -64,10 +72,13 @@ static int place_segment(struct bus *bus, const struct boot_config *cfg, uint64_
     if (!bus_ram_ptr(bus, paddr, memsz ? memsz : 1))
         return boot_err(cfg, "segment at 0x%llx (+0x%llx) is outside guest RAM",
                         (unsigned long long)paddr, (unsigned long long)memsz);
-    if (boot_overlaps_low(paddr, memsz))
+    if (boot_overlaps(paddr, memsz, BOOT_MB_START, BOOT_MB_END))
         return boot_err(cfg, "segment at 0x%llx overlaps the loader's data at 0x%llx-0x%llx",
-                        (unsigned long long)paddr, (unsigned long long)BOOT_LOW_START,
-                        (unsigned long long)BOOT_LOW_END - 1);
+                        (unsigned long long)paddr, (unsigned long long)BOOT_MB_START,
+                        (unsigned long long)BOOT_MB_END - 1);
+    if (boot_overlaps(paddr, memsz, 0, MB_LOAD_MIN))
+        return boot_err(cfg, "segment at 0x%llx is below 0x%llx", (unsigned long long)paddr,
+                        (unsigned long long)MB_LOAD_MIN);
     boot_copy(bus, paddr, src, filesz);
     boot_zero(bus, paddr + filesz, memsz - filesz);
     return 0;
@@ -109,6 +120,7 @@ static int load_aout(struct bus *bus, const struct boot_config *cfg, const uint8
     if (place_segment(bus, cfg, load_addr, img + file_off, filesz, memsz) < 0)
         return -1;
     im->entry = entry;
+    im->start = load_addr;
     im->end = load_addr + memsz;
     return 0;
 }
@@ -125,7 +137,7 @@ static int load_elf32(struct bus *bus, const struct boot_config *cfg, const uint
     if (phentsize < 32 || phoff > len || (uint64_t)phnum * phentsize > len - phoff)
         return boot_err(cfg, "ELF program headers lie outside the file");
     int nload = 0;
-    uint64_t end = 0, pentry = entry;
+    uint64_t start = UINT64_MAX, end = 0, pentry = entry;
     for (unsigned i = 0; i < phnum; i++) {
         const uint8_t *ph = img + phoff + (size_t)i * phentsize;
         if (boot_rd32(ph) != PT_LOAD)
@@ -141,11 +153,14 @@ static int load_elf32(struct bus *bus, const struct boot_config *cfg, const uint
             pentry = (uint64_t)entry - vaddr + paddr;
         if ((uint64_t)paddr + memsz > end)
             end = (uint64_t)paddr + memsz;
+        if (paddr < start)
+            start = paddr;
         nload++;
     }
     if (!nload)
         return boot_err(cfg, "ELF image has no loadable segment");
     im->entry = pentry;
+    im->start = start;
     im->end = end;
     return 0;
 }
@@ -181,7 +196,7 @@ static void write_mbi(struct bus *bus, const struct boot_config *cfg, uint64_t i
     uint64_t lower = contiguous_kib(map, n, 0), upper = contiguous_kib(map, n, BOOT_HIGH_START);
     boot_wr32(mbi + MBI_MEM_LOWER, (uint32_t)(lower > 640 ? 640 : lower));
     boot_wr32(mbi + MBI_MEM_UPPER, (uint32_t)(upper > UINT32_MAX ? UINT32_MAX : upper));
-    boot_wr32(mbi + MBI_CMDLINE, (uint32_t)BOOT_CMDLINE_ADDR);
+    boot_wr32(mbi + MBI_CMDLINE, (uint32_t)BOOT_MB_CMDLINE_ADDR);
 
     /* 3.3: each mmap entry is { u32 size; u64 base_addr; u64 length; u32 type }
      * where size (20) excludes the size field itself. */
@@ -203,8 +218,8 @@ static void write_mbi(struct bus *bus, const struct boot_config *cfg, uint64_t i
         uint8_t *m = mbi + MBI_MODS_OFF;
         boot_wr32(m, (uint32_t)initrd_addr);
         boot_wr32(m + 4, (uint32_t)(initrd_addr + initrd_size));
-        boot_wr32(m + 8, (uint32_t)BOOT_MODSTR_ADDR);
-        uint8_t *s = bus_ram_ptr(bus, BOOT_MODSTR_ADDR, BOOT_MODSTR_MAX);
+        boot_wr32(m + 8, (uint32_t)BOOT_MB_MODSTR_ADDR);
+        uint8_t *s = bus_ram_ptr(bus, BOOT_MB_MODSTR_ADDR, BOOT_MODSTR_MAX);
         size_t sl = strlen(cfg->initrd_path);
         if (sl > BOOT_MODSTR_MAX - 1)
             sl = BOOT_MODSTR_MAX - 1;
@@ -240,11 +255,11 @@ int boot_multiboot(struct bus *bus, const struct boot_config *cfg, const uint8_t
     if (flags & 0xffffu & ~MB_F_KNOWN_REQ)
         return boot_err(cfg, "Multiboot header requires unsupported features (flags 0x%x)",
                         flags);
-    if (!bus_ram_ptr(bus, BOOT_LOW_START, BOOT_LOW_END - BOOT_LOW_START))
+    if (!bus_ram_ptr(bus, BOOT_MB_START, BOOT_MB_END - BOOT_MB_START))
         return boot_err(cfg, "guest RAM too small for the boot data below 0x%llx",
-                        (unsigned long long)BOOT_LOW_END);
+                        (unsigned long long)BOOT_MB_END);
 
-    struct mb_image im = { 0, 0 };
+    struct mb_image im = { 0, 0, 0 };
     int r;
     if (flags & MB_F_AOUT_KLUDGE)
         r = load_aout(bus, cfg, img, len, off, &im);
@@ -255,22 +270,25 @@ int boot_multiboot(struct bus *bus, const struct boot_config *cfg, const uint8_t
     if (r < 0)
         return -1;
 
+    /* The initrd goes above 1 MiB, clear of the image and of the data above. */
     uint64_t initrd_addr, initrd_size;
-    if (boot_load_initrd(bus, cfg, BOOT_4G, BOOT_LOW_START, im.end, &initrd_addr,
-                         &initrd_size) < 0)
+    uint64_t kern_lo = im.start > BOOT_HIGH_START ? im.start : BOOT_HIGH_START;
+    uint64_t kern_hi = im.end > BOOT_HIGH_START ? im.end : BOOT_HIGH_START;
+    if (boot_load_initrd(bus, cfg, BOOT_4G, kern_lo, kern_hi, &initrd_addr, &initrd_size) < 0)
         return -1;
-    boot_write_cmdline(bus, cfg->kernel_path, cfg->cmdline, BOOT_CMDLINE_MAX - 1);
+    boot_write_cmdline_at(bus, BOOT_MB_CMDLINE_ADDR, BOOT_MB_CMDLINE_MAX, cfg->kernel_path,
+                          cfg->cmdline, BOOT_MB_CMDLINE_MAX - 1);
     write_mbi(bus, cfg, initrd_addr, initrd_size);
 
     /* 3.2: flat 32-bit code (0x08) and data (0x10) segments, base 0, 4 GiB. */
     static const uint64_t gdt[3] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull };
-    if (!boot_write_gdt(bus, gdt, 3, out))
+    if (!boot_write_gdt_at(bus, BOOT_MB_GDT_ADDR, gdt, 3, out))
         return boot_err(cfg, "guest RAM too small for the boot GDT");
     out->mode = BOOT_MODE_PROT32;
     out->rip = im.entry;
     out->rax = MB_BOOT_MAGIC;
     out->rbx = MBI_ADDR;
-    out->rsp = BOOT_STACK_TOP;
+    out->rsp = BOOT_MB_STACK_TOP;
     out->cs_sel = 0x08;
     out->ds_sel = 0x10;
     out->cr3 = 0;

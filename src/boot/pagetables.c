@@ -31,12 +31,18 @@ static const uint64_t gdt_long64[4] = {
 
 bool boot_write_gdt(struct bus *bus, const uint64_t *desc, unsigned n, struct boot_entry *out)
 {
-    uint8_t *p = bus_ram_ptr(bus, BOOT_GDT_ADDR, (uint64_t)n * 8);
+    return boot_write_gdt_at(bus, BOOT_GDT_ADDR, desc, n, out);
+}
+
+bool boot_write_gdt_at(struct bus *bus, uint64_t gpa, const uint64_t *desc, unsigned n,
+                       struct boot_entry *out)
+{
+    uint8_t *p = bus_ram_ptr(bus, gpa, (uint64_t)n * 8);
     if (!p)
         return false;
     for (unsigned i = 0; i < n; i++)
         boot_wr64(p + 8 * i, desc[i]);
-    out->gdt_base = BOOT_GDT_ADDR;
+    out->gdt_base = gpa;
     out->gdt_limit = (uint16_t)(n * 8 - 1);
     return true;
 }

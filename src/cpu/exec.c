@@ -544,6 +544,8 @@ resume:;
 
         unsigned n;
         const struct insn *in = block_get(cpu, &n);
+        if (unlikely(cpu->nonroot) && n > 1 && vmx_mtf_active(cpu))
+            n = 1; /* VMX monitor trap flag: a VM exit after every instruction */
         uint8_t shadow = cpu->intr_shadow;
         bool tf = cpu->rflags & FL_TF;
         cpu->end_block = 0;

@@ -64,9 +64,13 @@ _Static_assert(CPUID_TSC_HZ % 1000000000ull == 0, "TSC rate must be a whole mult
 #define SPEC_CTRL_VALID 0x7ull
 
 /* IA32_MISC_ENABLE: bits software may change, and the read-only ones that
- * always read as set (no BTS, no PEBS: CPUID.1.EDX.DS = 0). */
+ * always read as set (no BTS, no PEBS: CPUID.1.EDX.DS = 0).  The R/W bits
+ * automatic thermal control (3), Enhanced SpeedStep (16), MONITOR FSM (18)
+ * and xTPR message disable (23) are stored and read back but change nothing:
+ * there is no thermal control, P-state, MONITOR or xTPR message to switch. */
 #define MISC_ENABLE_WRITABLE                                                                \
-    (MISC_ENABLE_FAST_STRING | MISC_ENABLE_LIMIT_CPUID | MISC_ENABLE_XD_DISABLE)
+    (MISC_ENABLE_FAST_STRING | 1ull << 3 | 1ull << 16 | 1ull << 18 | MISC_ENABLE_LIMIT_CPUID | \
+     1ull << 23 | MISC_ENABLE_XD_DISABLE)
 #define MISC_ENABLE_FIXED (MISC_ENABLE_BTS_UNAVAIL | MISC_ENABLE_PEBS_UNAVAIL)
 /* Bits with an architectural meaning; writing any other bit is #GP. */
 #define MISC_ENABLE_KNOWN                                                                   \
@@ -309,7 +313,7 @@ int msr_write(struct cpu *cpu, uint32_t msr, uint64_t v)
     case MSR_IA32_EFER: return efer_write(cpu, v);
     case MSR_IA32_STAR: cpu->star = v; return 0;
     case MSR_IA32_LSTAR: return canonical_store(&cpu->lstar, v);
-    case MSR_IA32_CSTAR: cpu->cstar = v; return 0;
+    case MSR_IA32_CSTAR: return canonical_store(&cpu->cstar, v);
     case MSR_IA32_FMASK: cpu->sfmask = v; return 0;
     case MSR_IA32_FS_BASE: return canonical_store(&cpu->seg[SEG_FS].base, v);
     case MSR_IA32_GS_BASE: return canonical_store(&cpu->seg[SEG_GS].base, v);

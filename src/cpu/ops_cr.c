@@ -97,6 +97,8 @@ static void cr0_write(struct cpu *cpu, uint64_t val)
     if (val >> 32)
         cpu_gp0(cpu);
     val = (val & CR0_WRITABLE) | CR0_ET;
+    if (unlikely(cpu->vmx) && vmx_cr_fixed_violation(cpu, 0, val))
+        cpu_gp0(cpu); /* SDM 23.8: fixed CR0 bits in VMX operation */
     if ((val & CR0_PG) && !(val & CR0_PE))
         cpu_gp0(cpu);
     if ((val & CR0_NW) && !(val & CR0_CD))
@@ -146,6 +148,8 @@ static void cr4_write(struct cpu *cpu, uint64_t val)
     uint64_t old = cpu->cr4;
     if (val & ~cpuid_cr4_valid_bits(cpu))
         cpu_gp0(cpu);
+    if (unlikely(cpu->vmx) && vmx_cr_fixed_violation(cpu, 4, val))
+        cpu_gp0(cpu); /* SDM 23.8: fixed CR4 bits (VMXE) in VMX operation */
     if ((cpu->efer & EFER_LMA) && !(val & CR4_PAE))
         cpu_gp0(cpu); /* SDM MOV CR: clearing PAE in IA-32e mode */
     if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) &&

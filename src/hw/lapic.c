@@ -12,9 +12,10 @@
  * x2APIC logical destinations (10.6, 10.12.9), lowest-priority arbitration
  * (simplified: lowest TPR class wins, ties go to the lowest bus index).
  *
- * Not modelled: SMI, the thermal/perf/CMCI sources (their LVTs are plain
- * storage), focus processor checking, EOI-broadcast suppression, remote IRR
- * of level-triggered LINT pins, delivery-status "send pending".
+ * Not modelled: SMI, CMCI (no LVT CMCI), the thermal/perf sources (their
+ * LVTs are plain storage), focus processor checking, EOI-broadcast
+ * suppression, remote IRR of level-triggered LINT pins, delivery-status
+ * "send pending".
  */
 #include "hw/lapic.h"
 
@@ -53,8 +54,9 @@ static uint64_t now_of(struct lapic *l)
 
 static int lvt_index(uint32_t off)
 {
+    /* No LVT CMCI: the version register's "max LVT entry" is 5, so offset
+     * 2F0H (x2APIC MSR 82FH) is a reserved register (SDM 10.5.1, 10.4.8). */
     switch (off) {
-    case LAPIC_LVT_CMCI: return LAPIC_LVT_CMCI_I;
     case LAPIC_LVT_TIMER: return LAPIC_LVT_TIMER_I;
     case LAPIC_LVT_THERMAL: return LAPIC_LVT_THERMAL_I;
     case LAPIC_LVT_PERF: return LAPIC_LVT_PERF_I;

@@ -7,6 +7,11 @@
  *
  * ISA IRQ 0 (PIT) reaches IOAPIC pin 2, as the MADT's interrupt source
  * override says; every other ISA IRQ maps to the pin of the same number.
+ *
+ * The engine is chosen after the devices and the kernel are in place
+ * (machine_create → machine_setup_engine): the software engine gets struct
+ * cpu + our LAPIC models; the KVM engine (src/kvm/) gets the same bus, RAM
+ * and boot entry, and takes over the interrupt controllers (irqchip_set).
  */
 #include "machine/machine.h"
 
@@ -22,12 +27,17 @@
 #include "cpu/exec.h"
 #include "cpu/msr.h"
 #include "hw/clock.h"
+#include "kvm/kvm_engine.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_hooks.h"
 
 static void machine_irq_set(void *ctx, unsigned gsi, int level)
 {
     struct machine *m = ctx;
+    if (m->irqchip_set) {
+        m->irqchip_set(m->irqchip_ctx, gsi, level);
+        return;
+    }
     if (gsi < 16)
         pic_set_irq(&m->pic, gsi, level);
     ioapic_set_irq(&m->ioapic, gsi == 0 ? 2 : gsi, level);
@@ -77,6 +87,8 @@ void machine_stop(struct machine *m, int status, const char *reason)
     for (unsigned i = 0; i < m->cfg.ncpus; i++)
         if (m->cpu[i])
             atomic_fetch_or(&m->cpu[i]->events, EV_STOP);
+    if (m->kvm)
+        kvm_engine_kick(m->kvm);
     pthread_mutex_lock(&m->lock);
     pthread_cond_broadcast(&m->wake);
     pthread_mutex_unlock(&m->lock);
@@ -156,17 +168,35 @@ static void hook_service(struct cpu *cpu)
         atomic_fetch_or(&cpu->events, EV_IRQ);
 }
 
+uint64_t machine_timers_deadline(struct machine *m)
+{
+    pthread_mutex_lock(&m->bus.lock);
+    uint64_t p = pit_next_deadline(&m->pit), r = rtc_next_deadline(&m->rtc);
+    pthread_mutex_unlock(&m->bus.lock);
+    return p < r ? p : r;
+}
+
+void machine_timers_poll(struct machine *m, uint64_t now)
+{
+    pthread_mutex_lock(&m->bus.lock);
+    pit_advance(&m->pit, now);
+    rtc_advance(&m->rtc, now);
+    pthread_mutex_unlock(&m->bus.lock);
+    console_poll(m);
+    if (m->cfg.timeout > 0 && now - m->start_ns > (uint64_t)(m->cfg.timeout * 1e9)) {
+        char why[80];
+        snprintf(why, sizeof why, "timeout after %.1f s", m->cfg.timeout);
+        machine_stop(m, EXIT_TIMEOUT, why);
+    }
+}
+
 static uint64_t next_deadline(struct machine *m, struct cpu *cpu)
 {
     uint64_t d = lapic_next_deadline(cpu->lapic);
     if (cpu->index == 0) {
-        pthread_mutex_lock(&m->bus.lock);
-        uint64_t p = pit_next_deadline(&m->pit), r = rtc_next_deadline(&m->rtc);
-        pthread_mutex_unlock(&m->bus.lock);
-        if (p < d)
-            d = p;
-        if (r < d)
-            d = r;
+        uint64_t t = machine_timers_deadline(m);
+        if (t < d)
+            d = t;
     }
     return d;
 }
@@ -176,18 +206,8 @@ static void hook_poll(struct cpu *cpu)
     struct machine *m = cpu->machine;
     uint64_t now = clock_host_ns();
     lapic_advance(cpu->lapic, now);
-    if (cpu->index == 0) {
-        pthread_mutex_lock(&m->bus.lock);
-        pit_advance(&m->pit, now);
-        rtc_advance(&m->rtc, now);
-        pthread_mutex_unlock(&m->bus.lock);
-        console_poll(m);
-        if (m->cfg.timeout > 0 && now - m->start_ns > (uint64_t)(m->cfg.timeout * 1e9)) {
-            char why[80];
-            snprintf(why, sizeof why, "timeout after %.1f s", m->cfg.timeout);
-            machine_stop(m, EXIT_TIMEOUT, why);
-        }
-    }
+    if (cpu->index == 0)
+        machine_timers_poll(m, now);
     if (lapic_has_event(cpu->lapic))
         atomic_fetch_or(&cpu->events, EV_IRQ);
 }
@@ -244,6 +264,8 @@ static int build_e820(const struct machine *m, struct e820_range *e)
     return n;
 }
 
+static int machine_setup_engine(struct machine *m);
+
 int machine_create(struct machine *m, const struct machine_config *cfg)
 {
     memset(m, 0, sizeof(*m));
@@ -288,6 +310,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
     ioapic_init(&m->ioapic, &m->bus, &m->apic_bus, cfg->ncpus, 0xfec00000ull);
     acpi_pm_init(&m->pm, &m->bus, &m->irq, on_poweroff, on_reset, m);
     debugport_init(&m->dbg, &m->bus, on_debug_exit, serial_tx, m);
+    if (cfg->testdev)
+        testdev_init(&m->testdev, &m->bus, &m->irq);
     fwcfg_init(&m->fwcfg, &m->bus, cfg->mem, cfg->ncpus);
 
     struct acpi_config ac = { .ncpus = cfg->ncpus };
@@ -321,10 +345,15 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
         .e820 = e820,
         .ne820 = build_e820(m, e820),
     };
-    struct boot_entry be;
-    if (boot_load(&m->bus, &bc, &be) != 0)
+    if (boot_load(&m->bus, &bc, &m->boot) != 0)
         return -1;
+    return machine_setup_engine(m);
+}
 
+/* The software engine: one struct cpu and one LAPIC model per vCPU. */
+static int machine_create_emu_cpus(struct machine *m)
+{
+    const struct machine_config *cfg = &m->cfg;
     for (unsigned i = 0; i < cfg->ncpus; i++) {
         struct cpu *c = calloc(1, sizeof(struct cpu));
         if (!c || cpu_init(c, &m->bus, (int)i) != 0) {
@@ -361,12 +390,35 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
     lapic_firmware_setup(&m->lapic[0]);
     for (unsigned i = 1; i < cfg->ncpus; i++)
         lapic_firmware_setup(&m->lapic[i]);
-    cpu_apply_boot_entry(m->cpu[0], &be);
+    cpu_apply_boot_entry(m->cpu[0], &m->boot);
     return 0;
+}
+
+/* Choose the engine once the devices and the kernel are in place. */
+static int machine_setup_engine(struct machine *m)
+{
+    enum machine_accel accel = m->cfg.accel;
+    if (accel == MACHINE_ACCEL_AUTO) {
+        char why[256];
+        if (kvm_engine_probe(&m->cfg, why, sizeof why) == 0) {
+            fprintf(stderr, "nestvm: --accel auto: using KVM (%s)\n", why);
+            accel = MACHINE_ACCEL_KVM;
+        } else {
+            fprintf(stderr, "nestvm: --accel auto: using the software engine (%s)\n", why);
+            accel = MACHINE_ACCEL_EMU;
+        }
+    }
+    if (accel == MACHINE_ACCEL_KVM)
+        return kvm_engine_create(m);
+    return machine_create_emu_cpus(m);
 }
 
 void machine_destroy(struct machine *m)
 {
+    if (m->kvm) {
+        kvm_engine_destroy(m->kvm);
+        m->kvm = NULL;
+    }
     for (unsigned i = 0; i < MACHINE_MAX_CPUS; i++) {
         if (m->cpu[i]) {
             vmx_cpu_destroy(m->cpu[i]);
@@ -428,22 +480,30 @@ int machine_run(struct machine *m)
 {
     m->start_ns = clock_host_ns();
     console_start(m);
-    for (unsigned i = 0; i < m->cfg.ncpus; i++)
-        pthread_create(&m->thread[i], NULL, vcpu_thread, m->cpu[i]);
-    for (unsigned i = 0; i < m->cfg.ncpus; i++)
-        pthread_join(m->thread[i], NULL);
+    if (m->kvm) {
+        kvm_engine_run(m->kvm);
+    } else {
+        for (unsigned i = 0; i < m->cfg.ncpus; i++)
+            pthread_create(&m->thread[i], NULL, vcpu_thread, m->cpu[i]);
+        for (unsigned i = 0; i < m->cfg.ncpus; i++)
+            pthread_join(m->thread[i], NULL);
+    }
     console_stop(m);
     uint64_t ns = clock_host_ns() - m->start_ns;
     if (m->exit_status != 0 && m->exit_status != 1 && (m->exit_status & 1) == 0)
         fprintf(stderr, "nestvm: %s\n", m->exit_reason);
     if (m->cfg.stats) {
-        uint64_t insns = 0;
-        for (unsigned i = 0; i < m->cfg.ncpus; i++)
-            insns += m->cpu[i]->icount;
         double s = (double)ns / 1e9;
         fprintf(stderr, "nestvm: stats: %s\n", m->exit_reason);
-        fprintf(stderr, "nestvm: stats: instructions %llu, wall %.3f s, %.1f M instructions/s\n",
-                (unsigned long long)insns, s, s > 0 ? (double)insns / s / 1e6 : 0.0);
+        if (m->kvm) {
+            kvm_engine_print_stats(m->kvm, stderr, s);
+        } else {
+            uint64_t insns = 0;
+            for (unsigned i = 0; i < m->cfg.ncpus; i++)
+                insns += m->cpu[i]->icount;
+            fprintf(stderr, "nestvm: stats: instructions %llu, wall %.3f s, %.1f M instructions/s\n",
+                    (unsigned long long)insns, s, s > 0 ? (double)insns / s / 1e6 : 0.0);
+        }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         uint64_t guest_kib = guest_resident_kib(&m->bus);
@@ -451,7 +511,7 @@ int machine_run(struct machine *m)
                         "nestvm's own ~%lld KiB\n",
                 ru.ru_maxrss, (unsigned long long)guest_kib,
                 (long long)ru.ru_maxrss - (long long)guest_kib);
-        for (unsigned i = 0; i < m->cfg.ncpus; i++)
+        for (unsigned i = 0; i < m->cfg.ncpus && !m->kvm; i++)
             vmx_print_stats(m->cpu[i], stderr);
     }
     return m->exit_status;

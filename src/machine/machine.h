@@ -10,7 +10,8 @@
  *   0x100000000-...        RAM above 3 GiB
  * Ports: 0x20/0xa0 PIC, 0x40 PIT, 0x61 system control, 0x70 RTC,
  *   0x3f8 COM1, 0x510 fw_cfg, 0x600 ACPI PM, 0xcf9 reset, 0xe9 debug
- *   console, 0xf4 isa-debug-exit.
+ *   console, 0xf4 isa-debug-exit; with --testdev also 0xe0/0xe4/0x2000 and
+ *   0xff000000 (the PC test device, hw/testdev.h).
  */
 #ifndef NESTVM_MACHINE_MACHINE_H
 #define NESTVM_MACHINE_MACHINE_H
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot/boot.h"
 #include "cpu/cpu.h"
 #include "hw/acpi.h"
 #include "hw/bus.h"
@@ -31,6 +33,7 @@
 #include "hw/pic.h"
 #include "hw/pit.h"
 #include "hw/rtc.h"
+#include "hw/testdev.h"
 #include "hw/uart.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_mmio.h"
@@ -46,6 +49,12 @@ struct machine_disk {
     bool readonly;
 };
 
+/* Which engine runs the vCPUs (--accel).  AUTO picks KVM when /dev/kvm can
+ * run the requested guest (see kvm/kvm_engine.h), else the software engine. */
+enum machine_accel { MACHINE_ACCEL_EMU, MACHINE_ACCEL_KVM, MACHINE_ACCEL_AUTO };
+
+struct kvm_engine;
+
 struct machine_config {
     const char *kernel, *initrd, *cmdline;
     uint64_t mem;
@@ -56,6 +65,8 @@ struct machine_config {
     bool nested;             /* NestedVirtualization=enabled */
     double timeout;          /* seconds, 0: none */
     bool stats, trace_vmx;
+    bool testdev;            /* add the PC test device (hw/testdev.h) */
+    enum machine_accel accel;
 };
 
 /* Exit statuses of `nestvm run` (besides 0 and the isa-debug-exit codes). */
@@ -79,12 +90,20 @@ struct machine {
     struct acpi_pm pm;
     struct debugport dbg;
     struct fwcfg fwcfg;
+    struct testdev testdev;
     struct irq_sink irq;
     struct lapic lapic[MACHINE_MAX_CPUS];
     struct cpu *cpu[MACHINE_MAX_CPUS];
     pthread_t thread[MACHINE_MAX_CPUS];
     struct virtio_blk blk[MACHINE_MAX_DISKS];
     struct virtio_mmio vmmio[MACHINE_MAX_DISKS];
+    struct boot_entry boot;  /* where the loader says vCPU 0 starts */
+
+    /* The KVM engine (NULL: the software engine runs the vCPUs).  With KVM,
+     * device interrupts go to irqchip_set instead of our PIC/IOAPIC. */
+    struct kvm_engine *kvm;
+    void (*irqchip_set)(void *ctx, unsigned gsi, int level);
+    void *irqchip_ctx;
 
     /* serial output */
     int out_fd;
@@ -92,7 +111,7 @@ struct machine {
     /* stop */
     _Atomic int stopping;
     int exit_status;
-    char exit_reason[160];
+    char exit_reason[256];
     pthread_mutex_t lock;
     pthread_cond_t wake;
     uint64_t start_ns;
@@ -107,6 +126,12 @@ int machine_run(struct machine *m);
 void machine_destroy(struct machine *m);
 /* Ask all vCPUs to stop with the given status and reason (any thread). */
 void machine_stop(struct machine *m, int status, const char *reason);
+
+/* Machine-level timers (PIT, RTC) for whichever engine runs the vCPUs:
+ * the earliest deadline, and "catch up to now" which also feeds console
+ * input and enforces --timeout. */
+uint64_t machine_timers_deadline(struct machine *m);
+void machine_timers_poll(struct machine *m, uint64_t now);
 
 /* Console input (console.c): feeds host stdin to the UART, handles Ctrl-A. */
 int console_start(struct machine *m);

@@ -143,6 +143,7 @@ struct vmx_ix {
                              leaves CR2 unchanged (SDM 27.1) */
     uint64_t mmio_pa;     /* L1-physical address of the last access that is not RAM */
     uint64_t mtf_icount;  /* cpu->icount when MTF last armed (see vmx_block_boundary) */
+    unsigned timer_skip;  /* block boundaries until the preemption timer is read again */
     bool tpr_below;       /* TPR-below-threshold VM exit pending (trap-like, SDM 29.1.2) */
 };
 
@@ -166,7 +167,6 @@ struct vmx {
     bool injecting;      /* VM entry is delivering its injected event (SDM 26.6) */
     bool mtf_pending;    /* injected "other event" 0: MTF VM exit before the first
                             L2 instruction (SDM 26.6.2); the consumer clears it */
-    bool vnmi_blocked;   /* virtual-NMI blocking while "virtual NMIs" = 1 (24.4.2) */
     uint32_t vec_info;   /* event being delivered to L2, IDT-vectoring format (27.2.4) */
     uint32_t vec_error;  /* its error code */
     uint32_t vec_len;    /* its instruction length (software events) */
@@ -297,8 +297,14 @@ int ept_walk(const struct bus *bus, uint64_t eptp, uint64_t gpa, unsigned acc,
 
 /* vmx_intercept.c — contract with vmx_entry.c / vmx_exit.c:
  *   - vmx_intercept_entry(cpu): call at the end of every successful VM
- *     entry (guest state loaded, nonroot = 1, injection done); arms MTF,
+ *     entry (guest state loaded, nonroot = 1, injection done), from inside
+ *     VMLAUNCH/VMRESUME (the MTF exit waits for the next instruction after
+ *     the one being executed to retire); arms MTF,
  *     checks the TPR threshold (SDM 26.7.7) and sets EV_VMX as needed.
+ *     EV_VMX stays set while "external-interrupt exiting" is 1: such an
+ *     interrupt must exit even while L2 has RFLAGS.IF = 0 (SDM 25.3), and
+ *     the loop only asks intr_exits() when IF = 1, so vmx_block_boundary()
+ *     checks for it.
  *   - vmx_update_events(cpu): sets or clears EV_VMX in cpu->events from the
  *     current controls; call it after a VM exit switched to root (it then
  *     clears EV_VMX, keeping L1's loop fast).
@@ -309,7 +315,7 @@ int ept_walk(const struct bus *bus, uint64_t eptp, uint64_t gpa, unsigned acc,
  *     0 once passed.
  *   - While non-root, cpu->nmi_blocked is the guest's "blocking by NMI"
  *     (virtual-NMI blocking when "virtual NMIs" = 1, cleared by L2's IRET);
- *     NMI-window exiting looks at it (and at vnmi_blocked). */
+ *     NMI-window exiting looks at it. */
 void vmx_intercept_entry(struct cpu *cpu);
 void vmx_update_events(struct cpu *cpu);
 uint64_t vmx_l1_tsc(struct cpu *cpu);

@@ -67,7 +67,6 @@ static void load_guest_nonregister_state(struct cpu *cpu, const struct vmcs *c,
      * NMIs" (26.7.1).  While non-root cpu->nmi_blocked holds either kind,
      * so L2's IRET clears it (contract with vmx_intercept.c, vmx.h). */
     cpu->nmi_blocked = (intr & 8) != 0;
-    cpu->vmx->vnmi_blocked = (k->pin & VMX_PIN_VIRTUAL_NMI) && (intr & 8);
     switch (G(GUEST_ACTIVITY_STATE)) {
     case 1: cpu->state = CPU_HALTED; break;
     case 3: cpu->state = CPU_WAIT_SIPI; break;
@@ -183,11 +182,9 @@ static void inject_event(struct cpu *cpu, const struct vmcs *c, const struct vmx
     if (!cpu->nonroot)
         return; /* the delivery ended in a VM exit */
     v->vec_info = 0;
-    vmx_intercept_entry(cpu); /* after the injection, as vmx_intercept.c asks */
     /* An injected NMI blocks NMIs, or virtual NMIs with "virtual NMIs"
-     * (26.6.1.2); cpu_deliver() has set cpu->nmi_blocked. */
-    if (kind == EV_KIND_NMI && (k->pin & VMX_PIN_VIRTUAL_NMI))
-        v->vnmi_blocked = true;
+     * (26.6.1.2): cpu_deliver() has set cpu->nmi_blocked. */
+    vmx_intercept_entry(cpu); /* after the injection, as vmx_intercept.c asks */
 }
 
 /* ---------------- VM entry ---------------- */
@@ -222,7 +219,6 @@ void vmx_vmentry(struct cpu *cpu, bool launch)
     if (bad) {
         /* 26.8 step 3: NMI blocking is what it was before the VM entry */
         cpu->nmi_blocked = l1_nmi_blocked;
-        v->vnmi_blocked = false;
         vmx_exit_entry_failure(cpu, EXIT_REASON_MSR_LOAD_FAIL, bad);
         return;
     }

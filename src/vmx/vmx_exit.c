@@ -384,7 +384,7 @@ _Static_assert(VMCS_HOST_GS_SELECTOR == VMCS_HOST_ES_SELECTOR + SEG_GS, "host se
 
 /* Returns false if the host PDPTEs are invalid (VMX abort 2). */
 static bool load_host_state(struct cpu *cpu, const struct vmcs *c, const struct vmx_ctls *k,
-                            bool nmi_exit)
+                            bool entry_failure, bool nmi_exit)
 {
     bool host64 = k->exit & VMX_EXITCTL_HOST_64;
     uint64_t cr0 = (G(HOST_CR0) & ~CR0_KEPT_ON_EXIT) | (cpu->cr0 & CR0_KEPT_ON_EXIT);
@@ -411,11 +411,12 @@ static bool load_host_state(struct cpu *cpu, const struct vmcs *c, const struct 
     /* 27.5.5: active, no STI/MOV-SS blocking; an exit caused by an NMI
      * blocks NMIs, other exits leave NMI blocking alone.  With "virtual
      * NMIs" cpu->nmi_blocked held L2's virtual-NMI blocking, and real NMIs
-     * were not blocked in L2 (26.7.1). */
+     * were not blocked in L2 (26.7.1).  A VM-entry failure keeps the NMI
+     * blocking L1 had (26.8 step 3). */
     cpu->state = CPU_RUNNING;
     cpu->intr_shadow = 0;
     cpu->in_event = 0;
-    if (k->pin & VMX_PIN_VIRTUAL_NMI)
+    if ((k->pin & VMX_PIN_VIRTUAL_NMI) && !entry_failure)
         cpu->nmi_blocked = 0;
     if (nmi_exit)
         cpu->nmi_blocked = 1;
@@ -439,14 +440,13 @@ static bool load_host_state(struct cpu *cpu, const struct vmcs *c, const struct 
 /* Host-state load, VM-exit MSR-load list, root-mode bookkeeping: common to
  * VM exits and VM-entry failures (26.8 steps 2-4). */
 static void finish_exit(struct cpu *cpu, struct vmcs *c, const struct vmx_ctls *k,
-                        bool nmi_exit)
+                        bool entry_failure, bool nmi_exit)
 {
     struct vmx *v = cpu->vmx;
-    bool ok = load_host_state(cpu, c, k, nmi_exit);
+    bool ok = load_host_state(cpu, c, k, entry_failure, nmi_exit);
     v->preempt_deadline_tsc = 0;
     v->mtf_pending = false;
     v->injecting = false;
-    v->vnmi_blocked = false;
     v->vec_info = 0;
     vmx_update_events(cpu); /* in root operation: clears EV_VMX */
     cpu_update_mode(cpu);
@@ -499,7 +499,7 @@ void vmx_exit_at_boundary(struct cpu *cpu, const struct vmx_exit_info *ei)
         vmx_abort(cpu, VMX_ABORT_SAVE_MSR);
         return;
     }
-    finish_exit(cpu, c, &k, nmi_exit);
+    finish_exit(cpu, c, &k, false, nmi_exit);
 }
 
 _Noreturn void vmx_vmexit(struct cpu *cpu, const struct vmx_exit_info *ei)
@@ -537,5 +537,5 @@ void vmx_exit_entry_failure(struct cpu *cpu, uint32_t basic_reason, uint64_t qua
     vmx_trace(cpu, "vmentry failed: reason=%u qual=%llu%s%s", (unsigned)basic_reason,
               (unsigned long long)qual, basic_reason == EXIT_REASON_INVALID_STATE ? " " : "",
               basic_reason == EXIT_REASON_INVALID_STATE ? v->stats.last_failed_check : "");
-    finish_exit(cpu, c, &k, false);
+    finish_exit(cpu, c, &k, true, false);
 }

@@ -11,3 +11,12 @@ bool vmx_in_root(const struct cpu *cpu)
 {
     return cpu->vmx && cpu->vmx->vmxon && !cpu->nonroot;
 }
+
+bool vmx_cr_fixed_violation(const struct cpu *cpu, int cr, uint64_t val)
+{
+    if (!vmx_in_root(cpu))
+        return false; /* non-root: the guest/host masks decide (vmx_intercept.c) */
+    uint64_t f0 = cr == 0 ? vmx_cr0_fixed0() : vmx_cr4_fixed0();
+    uint64_t f1 = cr == 0 ? vmx_cr0_fixed1() : vmx_cr4_fixed1();
+    return (val & f0) != f0 || (val & ~f1) != 0;
+}

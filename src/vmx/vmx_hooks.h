@@ -45,9 +45,16 @@ bool vmx_block_boundary(struct cpu *cpu);
 void vmx_note_linear(struct cpu *cpu, uint64_t lin);
 uint64_t vmx_mmio_pa(struct cpu *cpu);
 bool vmx_apic_mmio(struct cpu *cpu, uint64_t pa, unsigned size, uint64_t *val, bool write);
+/* The loop runs one instruction per block while this is true (non-root
+ * with the "monitor trap flag" control, SDM 25.5.2). */
+bool vmx_mtf_active(const struct cpu *cpu);
 /* TSC offset L2 sees (msr.c cpu_read_tsc): TSC_OFFSET with "use TSC
  * offsetting", else 0 (SDM 25.3). */
 uint64_t vmx_tsc_offset(const struct cpu *cpu);
+
+/* MOV to CR0/CR4 in VMX root operation: true if 'val' violates the fixed
+ * bits of IA32_VMX_CR0/CR4_FIXED0/1 (SDM 23.8), which raises #GP(0). */
+bool vmx_cr_fixed_violation(const struct cpu *cpu, int cr, uint64_t val);
 
 /* In VMX root operation (VMXON executed, not running a guest). */
 bool vmx_in_root(const struct cpu *cpu);

@@ -17,16 +17,17 @@
  *                        mask/match), NMIs, triple faults (25.2);
  *   vmx_intr_exits()     external interrupts with "external-interrupt exiting";
  *   vmx_block_boundary() exits at instruction boundaries: TPR below threshold,
- *                        MTF, VMX-preemption timer, NMI window, external
+ *                        MTF, VMX-preemption timer, NMIs held back by L2's
+ *                        virtual-NMI blocking, NMI window, external
  *                        interrupts while RFLAGS.IF = 0, interrupt window.
  *
  * EV_VMX in cpu->events makes the loop call vmx_block_boundary() at every
  * block boundary; vmx_update_events() keeps it set exactly while one of
  * those controls is active.  The loop checks events only between decoded
- * blocks (up to 32 instructions, one with RFLAGS.TF): a monitor-trap-flag
- * exit therefore happens after the first *block* L2 runs, not always after
- * its first instruction — an approximation (exit-class instructions end
- * their block while MTF is on, so those are exact).
+ * blocks (up to 32 instructions); with the monitor trap flag it runs one
+ * instruction per block (vmx_mtf_active()), so MTF exits are exact.  A
+ * window that opens in the middle of a block (an instruction that sets IF
+ * or unblocks NMIs without ending its block) is seen at the block's end.
  */
 #include "cpu/exec.h"
 #include "cpu/mem.h"
@@ -78,7 +79,7 @@ void vmx_update_events(struct cpu *cpu)
     bool need = false;
     if (v && cpu->nonroot) {
         uint32_t pin = ix_pin(cpu), proc = ix_proc(cpu);
-        need = (pin & (VMX_PIN_EXT_INTR | VMX_PIN_PREEMPT_TIMER)) ||
+        need = (pin & (VMX_PIN_EXT_INTR | VMX_PIN_PREEMPT_TIMER | VMX_PIN_VIRTUAL_NMI)) ||
                (proc & (VMX_PROC_INTR_WINDOW | VMX_PROC_NMI_WINDOW | VMX_PROC_MTF)) ||
                v->mtf_pending || v->ix.tpr_below;
     }
@@ -107,8 +108,11 @@ static bool tpr_below_threshold(struct cpu *cpu)
 void vmx_intercept_entry(struct cpu *cpu)
 {
     struct vmx *v = cpu->vmx;
-    v->ix.mtf_icount = cpu->icount;
+    /* called inside VMLAUNCH/VMRESUME, which the loop counts when it
+     * retires: the MTF exit comes once one more instruction has retired */
+    v->ix.mtf_icount = cpu->icount + 1;
     v->ix.linear_valid = false;
+    v->ix.timer_skip = 0; /* a timer value of 0 exits before any instruction */
     /* With "use TPR shadow" and no virtual-interrupt delivery, VM entry is
      * followed by a TPR-below-threshold exit if VTPR is below it (26.7.7). */
     v->ix.tpr_below = tpr_below_threshold(cpu);
@@ -281,14 +285,18 @@ void vmx_op_intercept(struct cpu *cpu, const struct insn *in)
     }
     /* MOV DR exits take priority over the CPL check and the CR4.DE #UD
      * (SDM 25.1.3); every other privilege fault comes first (25.1.1). */
+    cpu->vmx->ix.linear_valid = false; /* no stale linear address in EPT exits */
     if (cls == IX_MOV_DR)
         ix_mov_dr(cpu, in);
     if (priv_fault)
         cpu_gp0(cpu);
     if (!insn_intercept(cpu, in, cls))
         row->fn(cpu, in);
-    if (ix_proc(cpu) & VMX_PROC_MTF)
-        cpu_end_block(cpu);
+}
+
+bool vmx_mtf_active(const struct cpu *cpu)
+{
+    return cpu->vmx && (ix_proc(cpu) & VMX_PROC_MTF);
 }
 
 /* ---------- events (SDM 25.2) ---------- */
@@ -398,6 +406,24 @@ static bool ext_intr_pending(struct cpu *cpu)
            cpu->hooks->intr_vector && cpu->hooks->intr_vector(cpu, false) >= 0;
 }
 
+/* The VMX-preemption timer has counted down to 0 (25.5.1).  Reading the
+ * clock costs more than a short block, so a running L2 looks only every
+ * TIMER_POLL boundaries (a few hundred instructions at most: far below the
+ * timer's granularity of 2^VMX_PREEMPT_TIMER_RATE TSC ticks times the
+ * values L1 programs); a halted L2 looks every time it wakes. */
+#define TIMER_POLL 16u
+
+static bool timer_expired(struct cpu *cpu)
+{
+    struct vmx_ix *x = &cpu->vmx->ix;
+    if (cpu->state == CPU_RUNNING && x->timer_skip) {
+        x->timer_skip--;
+        return false;
+    }
+    x->timer_skip = TIMER_POLL - 1;
+    return vmx_l1_tsc(cpu) >= cpu->vmx->preempt_deadline_tsc;
+}
+
 /* Priority among these (SDM 25.2, 25.5.2, 6.9): the trap-like
  * TPR-below-threshold exit of the previous instruction, MTF, the
  * VMX-preemption timer, NMI window, external interrupt, interrupt window. */
@@ -407,6 +433,14 @@ bool vmx_block_boundary(struct cpu *cpu)
     if (!v || !cpu->nonroot) {
         atomic_fetch_and(&cpu->events, ~EV_VMX);
         return false;
+    }
+    if (cpu->hooks && cpu->hooks->service) {
+        /* Let the interrupt controller post what arrived (EV_IRQ / EV_NMI)
+         * before deciding, so that an interrupt pending at VM entry exits
+         * before the first L2 instruction; INIT and SIPI exit right there. */
+        cpu->hooks->service(cpu);
+        if (!cpu->nonroot)
+            return true;
     }
     uint32_t pin = ix_pin(cpu), proc = ix_proc(cpu);
     /* wait-for-SIPI blocks everything but the timer (24.4.2, 25.2) */
@@ -421,10 +455,18 @@ bool vmx_block_boundary(struct cpu *cpu)
          * (26.6.2), or a fault was delivered with MTF = 1 (25.5.2) */
         v->mtf_pending = false;
         ei.reason = EXIT_REASON_MONITOR_TRAP_FLAG;
-    } else if ((pin & VMX_PIN_PREEMPT_TIMER) && vmx_l1_tsc(cpu) >= v->preempt_deadline_tsc) {
+    } else if ((pin & VMX_PIN_PREEMPT_TIMER) && timer_expired(cpu)) {
         ei.reason = EXIT_REASON_PREEMPTION_TIMER;
     } else if (!active) {
         /* nothing else leaves wait-for-SIPI / shutdown */
+    } else if ((pin & VMX_PIN_VIRTUAL_NMI) && cpu->nmi_blocked && !(cpu->intr_shadow & 2) &&
+               (atomic_load(&cpu->events) & EV_NMI)) {
+        /* With "virtual NMIs", cpu->nmi_blocked is L2's virtual-NMI
+         * blocking, which does not hold back real NMIs: they exit (the
+         * loop only delivers NMIs while nmi_blocked is clear). */
+        atomic_fetch_and(&cpu->events, ~EV_NMI);
+        ei.reason = EXIT_REASON_EXCEPTION_NMI;
+        ei.intr_info = VMX_INTR_VALID | (VMX_INTR_TYPE_NMI << 8) | EXC_NMI;
     } else if ((proc & VMX_PROC_NMI_WINDOW) && !cpu->nmi_blocked && !(cpu->intr_shadow & 2)) {
         ei.reason = EXIT_REASON_NMI_WINDOW;
     } else if ((pin & VMX_PIN_EXT_INTR) && !(cpu->rflags & FL_IF) && ext_intr_pending(cpu)) {

@@ -67,10 +67,11 @@ static uint64_t cr0_shadow(const struct cpu *cpu) { return ix_field(cpu, VMCS_CR
 static uint64_t cr4_mask(const struct cpu *cpu) { return ix_field(cpu, VMCS_CR4_GUEST_HOST_MASK); }
 static uint64_t cr4_shadow(const struct cpu *cpu) { return ix_field(cpu, VMCS_CR4_READ_SHADOW); }
 
+/* MOV CR names its general register in bits 11:8; CLTS has none. */
 static _Noreturn void cr_exit(struct cpu *cpu, const struct insn *in, unsigned cr, unsigned type)
 {
-    vmx_exit_insn(cpu, in, EXIT_REASON_CR_ACCESS,
-                  cr | type << 4 | (uint64_t)(in->rm & 15) << 8);
+    uint64_t gpr = type == CRQ_CLTS ? 0 : (uint64_t)(in->rm & 15) << 8;
+    vmx_exit_insn(cpu, in, EXIT_REASON_CR_ACCESS, cr | type << 4 | gpr);
 }
 
 /* Fixed-0 bits of CR0/CR4 in VMX operation (23.8, 25.3). */

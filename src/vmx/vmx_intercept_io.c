@@ -25,9 +25,10 @@
 
 /* ---------- pure decisions ---------- */
 
+/* Bit 'bit' of a bitmap starting at L1-physical 'base'. */
 static bool bitmap_bit(const struct bus *bus, uint64_t base, uint64_t bit)
 {
-    const uint8_t *p = bus_ram_ptr(bus, (base & IX_PA_MASK) + (bit >> 3), 1);
+    const uint8_t *p = bus_ram_ptr(bus, base + (bit >> 3), 1);
     return !p || ((*p >> (bit & 7)) & 1);
 }
 
@@ -37,7 +38,7 @@ bool vmx_io_bitmap_exits(const struct bus *bus, uint64_t bitmap_a, uint64_t bitm
     if ((unsigned)port + size > 0x10000)
         return true; /* wraps around the 16-bit port space */
     for (unsigned p = port; p < (unsigned)port + size; p++)
-        if (bitmap_bit(bus, p < 0x8000 ? bitmap_a : bitmap_b, p & 0x7fff))
+        if (bitmap_bit(bus, (p < 0x8000 ? bitmap_a : bitmap_b) & IX_PA_MASK, p & 0x7fff))
             return true;
     return false;
 }

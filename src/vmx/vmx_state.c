@@ -70,7 +70,7 @@ void vmx_record_failed_check(struct cpu *cpu, const char *expr, const char *sdm)
     struct vmx *v = cpu->vmx;
     if (!v)
         return;
-    snprintf(v->stats.last_failed_check, sizeof(v->stats.last_failed_check), "%s (SDM %s)",
+    snprintf(v->stats.last_failed_check, sizeof(v->stats.last_failed_check), "%s (%s)",
              expr, sdm);
-    vmx_trace(cpu, "VM-entry check failed: %s (SDM %s)", expr, sdm);
+    vmx_trace(cpu, "VM-entry check failed: %s (%s)", expr, sdm);
 }

@@ -484,13 +484,14 @@ TEST(boot_multiboot_aout_kludge)
     struct boot_entry e;
     CHECK_EQ(boot_multiboot(&b, &cfg, img, sizeof(img), &e), 0);
     CHECK_EQ(e.rip, 0x200080);
-    CHECK_EQ(e.rbx, 0x7000);
+    CHECK_EQ(e.rbx, 0x92000); /* the loader's data sits at 0x90000-0x9efff */
+    CHECK_EQ(e.rsp, 0x91000);
     uint8_t *p = bus_ram_ptr(&b, 0x200000, sizeof(img) + 0x1000);
     CHECK(memcmp(p, img, sizeof(img)) == 0);
     CHECK_EQ(p[sizeof(img)], 0);
     CHECK_EQ(p[sizeof(img) + 0xfff], 0);
     CHECK_EQ(p[sizeof(img) + 0x1000], 0xee); /* nothing past bss_end */
-    uint8_t *mbi = bus_ram_ptr(&b, 0x7000, 64);
+    uint8_t *mbi = bus_ram_ptr(&b, 0x92000, 64);
     char *cl = (char *)bus_ram_ptr(&b, get32(mbi + 16), 8);
     CHECK(cl && strcmp(cl, "aout") == 0); /* just the kernel path */
     CHECK_EQ(get32(mbi) & (1 << 3), 0);   /* no modules */
@@ -520,11 +521,28 @@ TEST(boot_multiboot_aout_kludge)
     CHECK_EQ(boot_multiboot(&b, &cfg, img, sizeof(img), &e), -1);
     CHECK(strstr(capture_end(&c), "outside guest RAM") != NULL);
     /* over the loader's own data */
-    put32(h + 12, 0x6040);
-    put32(h + 16, 0x6000);
+    put32(h + 12, 0x9ee40);
+    put32(h + 16, 0x9ee00);
     capture_begin(&c);
     CHECK_EQ(boot_multiboot(&b, &cfg, img, sizeof(img), &e), -1);
     CHECK(strstr(capture_end(&c), "overlaps") != NULL);
+    /* over the IVT page */
+    put32(h + 12, 0x40);
+    put32(h + 16, 0);
+    capture_begin(&c);
+    CHECK_EQ(boot_multiboot(&b, &cfg, img, sizeof(img), &e), -1);
+    capture_end(&c);
+    /* low memory is free for the image (kvm-unit-tests realmode.flat loads
+     * at 0x8000), the Linux loader's 0x5000-0x2ffff included */
+    put32(h + 12, 0x8040);
+    put32(h + 16, 0x8000);
+    put32(h + 28, 0x8080);
+    CHECK_EQ(boot_multiboot(&b, &cfg, img, sizeof(img), &e), 0);
+    CHECK_EQ(e.rip, 0x8080);
+    CHECK(memcmp(bus_ram_ptr(&b, 0x8000, sizeof(img)), img, sizeof(img)) == 0);
+    mbi = bus_ram_ptr(&b, e.rbx, 64);
+    CHECK(get32(mbi + 16) >= 0x90000 && get32(mbi + 16) < 0x9f000);
+    CHECK(e.gdt_base >= 0x90000 && e.gdt_base < 0x9f000);
     bus_destroy(&b);
 }
 
@@ -786,7 +804,8 @@ TEST(boot_fuzz_headers)
             bad += r < -1 || r > 1;
             ok += r == 0;
             if (r == 0) /* whatever was accepted has a sane entry state */
-                bad += e.gdt_base != 0x6000 || (e.mode == BOOT_MODE_LONG64 && e.cr3 != 0x9000);
+                bad += e.gdt_base != (k == 1 ? 0x91000 : 0x6000) ||
+                       (e.mode == BOOT_MODE_LONG64 && e.cr3 != 0x9000);
             free(copy);
         }
     }

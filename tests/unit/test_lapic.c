@@ -375,6 +375,8 @@ TEST(lapic_x2apic_msrs)
     CHECK_EQ(lapic_msr_read(&l, 0x831, &v), -1);
     CHECK_EQ(lapic_msr_write(&l, 0x831, 0), -1);
     CHECK_EQ(lapic_msr_read(&l, 0x8FF, &v), -1);
+    CHECK_EQ(lapic_msr_read(&l, 0x82F, &v), -1); /* no LVT CMCI: max LVT is 5 */
+    CHECK_EQ(lapic_msr_write(&l, 0x82F, 0), -1);
     CHECK_EQ(lapic_msr_read(&l, 0x900, &v), -1);
     /* reserved bits */
     CHECK_EQ(lapic_msr_write(&l, 0x808, 0x100), -1);

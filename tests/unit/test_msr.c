@@ -96,6 +96,13 @@ TEST(msr_nx_disabled_by_misc_enable)
     CHECK_EQ(v & MISC_ENABLE_FAST_STRING, MISC_ENABLE_FAST_STRING);
     CHECK(v & MISC_ENABLE_BTS_UNAVAIL);
     CHECK(wr_gp(&t, MSR_IA32_MISC_ENABLE, 1ull << 40)); /* reserved */
+    /* the other R/W bits read back (thermal 3, SpeedStep 16, MONITOR FSM 18,
+     * xTPR disable 23); read-only 7/11/12 keep their values */
+    uint64_t rw = MISC_ENABLE_FAST_STRING | 1ull << 3 | 1ull << 16 | 1ull << 18 | 1ull << 23;
+    CHECK_EQ(wrmsr(&t, MSR_IA32_MISC_ENABLE, rw | MISC_ENABLE_BTS_UNAVAIL |
+                                                 MISC_ENABLE_PEBS_UNAVAIL), TH_HALT);
+    CHECK_EQ(rdmsr(&t, MSR_IA32_MISC_ENABLE, &v), TH_HALT);
+    CHECK_EQ(v, rw | MISC_ENABLE_BTS_UNAVAIL | MISC_ENABLE_PEBS_UNAVAIL);
     th_destroy(&t);
 }
 
@@ -108,6 +115,7 @@ TEST(msr_canonical_bases)
     CHECK(wr_gp(&t, MSR_IA32_KERNEL_GS_BASE, 0x1234567812345678ull));
     CHECK(wr_gp(&t, MSR_IA32_LSTAR, 0x8000000000000000ull));
     CHECK(wr_gp(&t, MSR_IA32_SYSENTER_EIP, 0x0000900000000000ull));
+    CHECK(wr_gp(&t, MSR_IA32_CSTAR, 0xaaaaaaaaaaaaaaaaull));
     CHECK_EQ(wrmsr(&t, MSR_IA32_FS_BASE, 0xffff800000001000ull), TH_HALT);
     CHECK_EQ(t.cpu.seg[SEG_FS].base, 0xffff800000001000ull);
     CHECK_EQ(wrmsr(&t, MSR_IA32_GS_BASE, 0x7000), TH_HALT);

@@ -705,7 +705,7 @@ TEST(vmx_trace_and_stats)
     t.cpu.vmx->trace_file = f;
     t.cpu.vmx->trace = true;
     CHECK_EQ(run_ptr(&t, c_vmptrld, sizeof c_vmptrld, VMCS_PA), 0);
-    CHECK(VMX_CC(&t.cpu, 1 + 1 == 2, "26.2.1.1"));
+    CHECK(VMX_CC(&t.cpu, 1 + 1 == 2, "SDM 26.2.1.1"));
     CHECK(!VMX_CC(&t.cpu, 1 + 1 == 3, "26.2.1.2"));
     t.cpu.vmx->stats.entries = 7;
     t.cpu.vmx->stats.exits_by_reason[EXIT_REASON_CPUID] = 3;

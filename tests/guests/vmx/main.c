@@ -63,10 +63,13 @@ void kmain(void)
 
     run_tests(insn_tests, n_insn_tests);
     run_tests(exit_tests, n_exit_tests);
+    run_tests(access_tests, n_access_tests);
     run_tests(event_tests, n_event_tests);
     run_tests(ept_tests, n_ept_tests);
+    run_tests(virt_tests, n_virt_tests);
     run_tests(mode_tests, n_mode_tests);
     run_tests(entry_tests, n_entry_tests);
+    run_tests(robust_tests, n_robust_tests);
 
     printf("vmx tests: %d passed, %d failed, %d skipped\n", total_pass, total_fail, total_skip);
     debug_exit(total_fail > 127 ? 127 : (uint32_t)total_fail);

@@ -5,8 +5,8 @@
  *
  *   struct vmx_test { name, sdm, init, guest, exit_handler, check }
  *
- * init configures the default VMCS (or runs an L1-only test when guest is
- * NULL); guest is L2's 64-bit main; exit_handler sees every VM exit other
+ * init configures the default VMCS (a row with nothing but init is an
+ * L1-only test); guest is L2's 64-bit main (default: returns at once); exit_handler sees every VM exit other
  * than L2's final "done" VMCALL and returns T_RESUME or T_DONE; check runs
  * after L2 finished.  The sdm string quotes the sentence the test checks.
  */
@@ -160,6 +160,26 @@ enum {
 #define INTR_TYPE_SOFT_EXC (6u << 8)
 #define INTR_TYPE_OTHER (7u << 8)
 
+/* VMX-instruction-information layouts (27.2.5, Tables 27-8..27-14) */
+#define II_SCALE(x) ((uint32_t)(x) << 0)
+#define II_REG1(x) ((uint32_t)(x) << 3)
+#define II_ASIZE(x) ((uint32_t)(x) << 7)
+#define II_REG (1u << 10)
+#define II_OSIZE(x) ((uint32_t)(x) << 11)
+#define II_SEG(x) ((uint32_t)(x) << 15)
+#define II_INDEX_INVALID (1u << 22)
+#define II_BASE(x) ((uint32_t)(x) << 23)
+#define II_BASE_INVALID (1u << 27)
+#define II_IDENT(x) ((uint32_t)(x) << 28)
+#define II_REG2(x) ((uint32_t)(x) << 28)
+/* memory operand (%rax)-based, DS, 64-bit addressing, no index */
+#define II_MEM_MASK (II_ASIZE(7) | II_REG | II_SEG(7) | II_INDEX_INVALID | II_BASE(15) | II_BASE_INVALID)
+#define II_MEM_RAX (II_ASIZE(2) | II_SEG(3) | II_INDEX_INVALID | II_BASE(0))
+
+#define II_ASIZE_MASK II_ASIZE(7)
+#define II_ASIZE64 II_ASIZE(2)
+#define II_SEG_MASK II_SEG(7)
+
 /* ---- instruction wrappers.  Result: 0 success, 1 VMfailInvalid,
  * 2 VMfailValid, 0x100 + vector if the instruction raised an exception. ---- */
 enum { VM_OK = 0, VM_FAIL_INVALID = 1, VM_FAIL_VALID = 2, VM_EXC = 0x100 };
@@ -260,6 +280,8 @@ bool allowed_proc2(uint32_t bits);
 void skip_insn(void);
 /* Convenience checks on the last exit. */
 bool expect_reason(uint32_t reason);
+/* Records "unexpected VM exit ..." and returns T_DONE. */
+int unexpected_exit(void);
 /* Run L2 from the current VMCS (launch first) through test->exit_handler. */
 void run_l2(const struct vmx_test *t);
 /* L2: VMCALL with RAX = nr, RDI = arg; returns RAX after the exit. */
@@ -279,9 +301,9 @@ void begin_test(const char *name);
 bool test_selected(const char *name);
 
 /* test tables (t_*.c) */
-extern const struct vmx_test insn_tests[], exit_tests[], event_tests[], ept_tests[],
+extern const struct vmx_test insn_tests[], exit_tests[], access_tests[], virt_tests[], robust_tests[], event_tests[], ept_tests[],
     mode_tests[], entry_tests[];
-extern const size_t n_insn_tests, n_exit_tests, n_event_tests, n_ept_tests, n_mode_tests,
+extern const size_t n_insn_tests, n_exit_tests, n_access_tests, n_virt_tests, n_robust_tests, n_event_tests, n_ept_tests, n_mode_tests,
     n_entry_tests;
 
 #endif
