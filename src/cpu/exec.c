@@ -561,6 +561,8 @@ resume:;
             cpu->intr_shadow = 0;
         if (unlikely(tf) && (cpu->rflags & FL_TF) && cpu->state == CPU_RUNNING) {
             /* Single-step trap after the instruction (SDM Vol.3 17.3.1.4) */
+            if (unlikely(cpu->nonroot))
+                vmx_debug_exception(cpu, 1u << 14); /* may VM-exit, DR6 untouched */
             cpu->dr[6] |= 1u << 14; /* BS */
             cpu->next_rip = cpu->rip;
             cpu_deliver(cpu, EXC_DB, EV_KIND_EXC, NO_ERR);

@@ -56,8 +56,14 @@ static inline void *tlb_hit(const struct tlb_entry *t, uint64_t lin, unsigned si
 static inline uint64_t seg_linear(struct cpu *cpu, int seg, uint64_t off, unsigned size,
                                   unsigned acc)
 {
-    if (likely(cpu->code64))
-        return off + (seg >= SEG_FS ? cpu->seg[seg].base : 0);
+    if (likely(cpu->code64)) {
+        uint64_t lin = off + (seg >= SEG_FS ? cpu->seg[seg].base : 0);
+        /* A non-canonical stack reference is #SS(0), not the #GP(0) the
+         * slow path raises for the others (SDM Vol.3 3.3.7.1). */
+        if (unlikely(seg == SEG_SS) && unlikely((uint64_t)((int64_t)(lin << 16) >> 16) != lin))
+            cpu_fault(cpu, EXC_SS, 0);
+        return lin;
+    }
     return seg_linear_slow(cpu, seg, off, size, acc);
 }
 

@@ -278,6 +278,8 @@ static unsigned dr_access(struct cpu *cpu, const struct insn *in)
         n += 2;
     }
     if (cpu->dr[7] & DR7_GD) {
+        if (unlikely(cpu->nonroot))
+            vmx_debug_exception(cpu, DR6_BD); /* may VM-exit, DR6/DR7 untouched */
         cpu->dr[6] |= DR6_BD;
         cpu->dr[7] &= ~DR7_GD; /* cleared on entry to the #DB handler */
         cpu_fault(cpu, EXC_DB, NO_ERR);

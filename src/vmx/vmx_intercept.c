@@ -152,6 +152,32 @@ static void cr4_priv_check(struct cpu *cpu, uint64_t cr4_bit, bool set_means_fau
         cpu_gp0(cpu);
 }
 
+/* Invalid-opcode cases that come before everything else, the CPL check
+ * included (25.1.1, 25.3). */
+static void ud_checks(struct cpu *cpu, unsigned cls)
+{
+    switch (cls) {
+    case IX_XSETBV:
+        if (!(cpu->cr4 & CR4_OSXSAVE))
+            cpu_ud(cpu);
+        break;
+    case IX_INVPCID: /* 25.3: #UD unless "enable INVPCID" */
+        if (!(ix_proc2(cpu) & VMX_PROC2_INVPCID))
+            cpu_ud(cpu);
+        break;
+    case IX_RDTSCP: /* 25.3: #UD unless "enable RDTSCP" */
+        if (!(ix_proc2(cpu) & VMX_PROC2_RDTSCP))
+            cpu_ud(cpu);
+        break;
+    case IX_LDTR_TR: /* not recognised in real-address or virtual-8086 mode */
+        if (cpu_real_mode(cpu) || cpu_vm86(cpu))
+            cpu_ud(cpu);
+        break;
+    default:
+        break;
+    }
+}
+
 /*
  * Decide one instruction.  Returns true if it was fully handled here
  * (emulated with the non-root behaviour), false to run its own handler;
@@ -167,8 +193,6 @@ static bool insn_intercept(struct cpu *cpu, const struct insn *in, unsigned cls)
     case IX_INVD:
         vmx_exit_insn(cpu, in, EXIT_REASON_INVD, 0);
     case IX_XSETBV:
-        if (!(cpu->cr4 & CR4_OSXSAVE))
-            cpu_ud(cpu);
         vmx_exit_insn(cpu, in, EXIT_REASON_XSETBV, 0);
     case IX_GETSEC: /* CR4.SMXE cannot be set: the handler's #UD comes first */
     case IX_RSM:    /* #UD outside SMM */
@@ -191,9 +215,7 @@ static bool insn_intercept(struct cpu *cpu, const struct insn *in, unsigned cls)
         if (proc & VMX_PROC_INVLPG)
             vmx_exit_insn(cpu, in, EXIT_REASON_INVLPG, invlpg_linear(cpu, in));
         return false;
-    case IX_INVPCID: /* 25.3: #UD unless "enable INVPCID" */
-        if (!(proc2 & VMX_PROC2_INVPCID))
-            cpu_ud(cpu);
+    case IX_INVPCID:
         if (proc & VMX_PROC_INVLPG)
             vmx_exit_insn(cpu, in, EXIT_REASON_INVPCID, disp_qual(in));
         return false;
@@ -207,9 +229,7 @@ static bool insn_intercept(struct cpu *cpu, const struct insn *in, unsigned cls)
         if (proc & VMX_PROC_RDTSC)
             vmx_exit_insn(cpu, in, EXIT_REASON_RDTSC, 0);
         return false; /* TSC offsetting applies in cpu_read_tsc() */
-    case IX_RDTSCP: /* 25.3: #UD unless "enable RDTSCP" */
-        if (!(proc2 & VMX_PROC2_RDTSCP))
-            cpu_ud(cpu);
+    case IX_RDTSCP:
         cr4_priv_check(cpu, CR4_TSD, true);
         if (proc & VMX_PROC_RDTSC)
             vmx_exit_insn(cpu, in, EXIT_REASON_RDTSCP, 0);
@@ -245,8 +265,6 @@ static bool insn_intercept(struct cpu *cpu, const struct insn *in, unsigned cls)
             vmx_exit_insn(cpu, in, EXIT_REASON_GDTR_IDTR, disp_qual(in));
         return false;
     case IX_LDTR_TR: /* /0 SLDT, /1 STR, /2 LLDT, /3 LTR */
-        if (cpu_real_mode(cpu) || cpu_vm86(cpu))
-            cpu_ud(cpu);
         if (in->reg <= 1)
             cr4_priv_check(cpu, CR4_UMIP, true);
         if (proc2 & VMX_PROC2_DESC_TABLE)
@@ -286,6 +304,7 @@ void vmx_op_intercept(struct cpu *cpu, const struct insn *in)
     /* MOV DR exits take priority over the CPL check and the CR4.DE #UD
      * (SDM 25.1.3); every other privilege fault comes first (25.1.1). */
     cpu->vmx->ix.linear_valid = false; /* no stale linear address in EPT exits */
+    ud_checks(cpu, cls);
     if (cls == IX_MOV_DR)
         ix_mov_dr(cpu, in);
     if (priv_fault)
@@ -302,8 +321,24 @@ bool vmx_mtf_active(const struct cpu *cpu)
 /* ---------- events (SDM 25.2) ---------- */
 
 /* A #DB that VM-exits reports in the qualification what it would have put
- * in DR6: B0-B3, BD, BS (27.2.1).  The engine has already updated DR6. */
+ * in DR6 — B0-B3, BD, BS (27.2.1) — and leaves DR6 and DR7.GD alone (27.1).
+ * The engine's two sources of #DB (single-step trap, general detect) ask
+ * vmx_debug_exception() before touching DR6; any other path falls back on
+ * reporting the DR6 bits already set. */
 #define DR6_EXIT_BITS 0x600full
+
+void vmx_debug_exception(struct cpu *cpu, uint64_t dr6_bits)
+{
+    struct vmx *v = cpu->vmx;
+    if (!v || !vmx_exception_exits(&v->vmcs, EXC_DB, NO_ERR))
+        return;
+    struct vmx_exit_info ei = {
+        .reason = EXIT_REASON_EXCEPTION_NMI,
+        .qual = dr6_bits & DR6_EXIT_BITS,
+        .intr_info = vmx_event_info(cpu, EXC_DB, EV_KIND_EXC),
+    };
+    vmx_vmexit(cpu, &ei);
+}
 
 bool vmx_event_exit(struct cpu *cpu, int vector, enum event_kind kind, uint32_t error)
 {
@@ -424,9 +459,12 @@ static bool timer_expired(struct cpu *cpu)
     return vmx_l1_tsc(cpu) >= cpu->vmx->preempt_deadline_tsc;
 }
 
-/* Priority among these (SDM 25.2, 25.5.2, 6.9): the trap-like
+/* Priority among these (SDM 25.2, 25.5.2, 26.6.5, 6.9): the trap-like
  * TPR-below-threshold exit of the previous instruction, MTF, the
- * VMX-preemption timer, NMI window, external interrupt, interrupt window. */
+ * VMX-preemption timer, an NMI, the NMI window, the interrupt window (which
+ * comes before external interrupts), an external interrupt.  Exclusive
+ * conditions (IF = 0 / IF = 1) keep the last two in that order although
+ * the interrupt test with IF = 1 is the loop's own, after this. */
 bool vmx_block_boundary(struct cpu *cpu)
 {
     struct vmx *v = cpu->vmx;

@@ -484,6 +484,42 @@ TEST(vmx_ix_exceptions)
     vl2_destroy(&t);
 }
 
+/* A #DB that exits leaves DR6 and DR7.GD alone; the qualification has the
+ * DR6 bits (SDM 27.1, Table 27-1). */
+TEST(vmx_ix_debug_exception_exits)
+{
+    static const uint8_t tf[] = {
+        0x9c,                               /* pushfq */
+        0x48, 0x81, 0x0c, 0x24, 0, 1, 0, 0, /* or qword [rsp], 0x100 */
+        0x9d,                               /* popfq: TF = 1 */
+        0x90,                               /* nop: single-stepped */
+        HLT,
+    };
+    struct th t;
+    vl2_init(&t, 0, 0, 0);
+    vl2_wr(&t, VMCS_EXCEPTION_BITMAP, 1u << EXC_DB);
+    t.cpu.trap_exceptions = false;
+    CHECK_EQ(vl2_run(&t, tf, sizeof tf), TH_HALT);
+    CHECK(vl2_exited(&t, EXIT_REASON_EXCEPTION_NMI));
+    CHECK_EQ(vl2_rd(&t, VMCS_VM_EXIT_INTR_INFO), VMX_INTR_VALID | (3 << 8) | EXC_DB);
+    CHECK_EQ(vl2_rd(&t, VMCS_EXIT_QUALIFICATION), 1u << 14); /* BS */
+    CHECK_EQ(vl2_rd(&t, VMCS_GUEST_RIP), TH_CODE + 11);      /* after the NOP */
+    CHECK_EQ(t.cpu.dr[6], 0xffff0ff0ull);
+    vl2_destroy(&t);
+
+    static const uint8_t gd[] = { 0x0f, 0x21, 0xc0, HLT }; /* mov rax, dr0 */
+    vl2_init(&t, 0, 0, 0);
+    vl2_wr(&t, VMCS_EXCEPTION_BITMAP, 1u << EXC_DB);
+    t.cpu.trap_exceptions = false;
+    t.cpu.dr[7] = 0x400 | (1u << 13); /* GD */
+    CHECK_EQ(vl2_run(&t, gd, sizeof gd), TH_HALT);
+    CHECK(vl2_exited(&t, EXIT_REASON_EXCEPTION_NMI));
+    CHECK_EQ(vl2_rd(&t, VMCS_EXIT_QUALIFICATION), 1u << 13); /* BD */
+    CHECK_EQ(vl2_rd(&t, VMCS_GUEST_RIP), TH_CODE);           /* fault-like */
+    CHECK_EQ(t.cpu.dr[6], 0xffff0ff0ull);
+    vl2_destroy(&t);
+}
+
 TEST(vmx_ix_fault_priority)
 {
     struct th t;

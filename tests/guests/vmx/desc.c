@@ -45,6 +45,9 @@ void desc_init(void)
     gdt[SEL_CODE32 >> 3] = 0x00cf9b000000ffffull;  /* flat 32-bit code */
     gdt[SEL_CODE16 >> 3] = 0x00009b000000ffffull;  /* 16-bit code, 64 KiB */
     gdt[SEL_DATA16 >> 3] = 0x000093000000ffffull;
+    /* I/O map base beyond the TSS limit: no I/O permission bitmap, so CPL > IOPL
+     * I/O raises #GP (SDM Vol.1 19.5.2) */
+    tss[0x66] = sizeof tss;
     set_sys_desc(SEL_TSS >> 3, (uint64_t)tss, sizeof tss - 1, 9); /* available 64-bit TSS */
     set_sys_desc(SEL_LDT >> 3, (uint64_t)ldt, sizeof ldt - 1, 2);
     gdt[SEL_CODE64_U >> 3] = 0x00affb000000ffffull;

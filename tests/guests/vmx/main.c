@@ -67,6 +67,8 @@ void kmain(void)
     run_tests(event_tests, n_event_tests);
     run_tests(ept_tests, n_ept_tests);
     run_tests(virt_tests, n_virt_tests);
+    run_tests(prio_tests, n_prio_tests);
+    run_tests(state_tests, n_state_tests);
     run_tests(mode_tests, n_mode_tests);
     run_tests(entry_tests, n_entry_tests);
     run_tests(robust_tests, n_robust_tests);

@@ -240,8 +240,49 @@ rm_isr:                         /* IVT target for the injection test */
 rm_isr_vmcall:
     vmcall
     iret
+/* L2 switches itself real mode -> protected mode -> long mode, the way a
+ * kernel boots under "unrestricted guest" (SDM Vol.3 9.9, 10.8.5). */
+    .globl rm_switch
+rm_switch:
+    lgdtl %cs:(rm_gdtr - rm_blob)
+    mov %cr0, %eax
+    or $1, %eax
+    mov %eax, %cr0
+    ljmpl $0x18, $pm_switch32
+rm_gdtr:
+    .word 127
+    .long gdt
 rm_data: .word 0
 rm_cr0:  .long 0
 rm_blob_end:
     .code64
+
+    .text
+    .code32
+pm_switch32:
+    mov $0x10, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %ss
+    mov $l2_stack+16384, %esp
+    mov %cr4, %eax
+    or $0x20, %eax              /* PAE */
+    mov %eax, %cr4
+    mov $l2_pml4, %eax
+    mov %eax, %cr3
+    mov $0xc0000080, %ecx
+    rdmsr
+    or $0x100, %eax             /* EFER.LME */
+    wrmsr
+    mov %cr0, %eax
+    or $0x80000000, %eax        /* PG: IA-32e mode becomes active */
+    mov %eax, %cr0
+    ljmp $0x08, $lm_switch64
+    .code64
+    .globl lm_switch_vmcall
+lm_switch64:
+    mov $0x64646464, %ebx
+lm_switch_vmcall:
+    vmcall
+    ud2
     .section .note.GNU-stack, "", @progbits

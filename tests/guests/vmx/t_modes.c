@@ -175,6 +175,40 @@ static int pm32_exit(void)
     }
 }
 
+/* ---- L2 boots itself: real mode -> protected mode -> long mode ---- */
+extern char rm_switch[], lm_switch_vmcall[];
+static void switch_init(void)
+{
+    stage = 0;
+    if (!unrestricted() || !want_proc(PROC_MSR_BITMAPS))
+        return;
+    real_mode_state();
+    vmwrite(GUEST_RIP, RM_OFF(rm_switch));
+}
+
+static int switch_exit(void)
+{
+    if (stage++ != 0)
+        return unexpected_exit();
+    if (!expect_reason(R_VMCALL))
+        return T_DONE;
+    CHECK_EQ(ex.rip, (uint64_t)lm_switch_vmcall, "RIP at the VMCALL in 64-bit mode");
+    CHECK_EQ(g_regs.r[RBX], 0x64646464, "EBX");
+    CHECK_EQ(vmread(GUEST_CS_SEL), SEL_CODE64, "CS selector");
+    CHECK(vmread(GUEST_CS_AR) & (1u << 13), "CS.L not set in the saved access rights (%#lx)",
+          vmread(GUEST_CS_AR));
+    uint64_t cr0 = vmread(GUEST_CR0), cr4 = vmread(GUEST_CR4);
+    CHECK((cr0 & (CR0_PE | CR0_PG)) == (CR0_PE | CR0_PG), "guest CR0 %#lx: PE/PG", cr0);
+    CHECK(cr4 & CR4_PAE, "guest CR4 %#lx: PAE", cr4);
+    CHECK_EQ(vmread(GUEST_CR3), (uint64_t)l2_pml4, "guest CR3");
+    if (vmread(EXIT_CTLS) & EXIT_SAVE_EFER)
+        CHECK((vmread(GUEST_EFER) & (EFER_LME | EFER_LMA)) == (EFER_LME | EFER_LMA),
+              "guest EFER %#lx: LME/LMA", vmread(GUEST_EFER));
+    if (caps.misc & (1u << 5))
+        CHECK(vmread(ENTRY_CTLS) & ENTRY_IA32E, "'IA-32e mode guest' not set by the exit");
+    return T_DONE;
+}
+
 /* ---- 64-bit: exits store EFER.LMA into "IA-32e mode guest" (27.2, A.6 bit 5) ---- */
 static void lma_init(void)
 {
@@ -201,6 +235,11 @@ const struct vmx_test mode_tests[] = {
       .sdm = "26.3.1.1: with 'unrestricted guest', CR0.PG may be 0 with CR0.PE = 1: L2 runs in "
              "32-bit protected mode without paging under EPT",
       .init = pm32_init, .exit_handler = pm32_exit },
+    { .name = "l2_boots_real_to_long_mode",
+      .sdm = "25.6/26.3.1.1 with 'unrestricted guest' L2 may run in any mode and switch itself "
+             "real -> protected -> IA-32e mode (SDM Vol.3 9.9, 10.8.5); 27.2: the exit stores "
+             "EFER.LMA into 'IA-32e mode guest'",
+      .init = switch_init, .exit_handler = switch_exit },
     { .name = "exit_saves_lma",
       .sdm = "27.2: if IA32_VMX_MISC[5] = 1, VM exits store IA32_EFER.LMA into the 'IA-32e mode "
              "guest' VM-entry control",

@@ -503,6 +503,8 @@ void finish_test(void)
         printf("FAIL %s: %s%s\n", cur.name, cur.why, cur.fails > 1 ? " [more below]" : "");
         for (int i = 0; i < cur.fails - 1 && i < (int)ARRAY_SIZE(cur.notes); i++)
             printf("     also: %s\n", cur.notes[i]);
+        if (cur_test && cur_test->sdm)
+            printf("     SDM %s\n", cur_test->sdm);
         total_fail++;
     } else if (cur.skipped) {
         printf("SKIP %s (%s)\n", cur.name, cur.why);

@@ -301,9 +301,9 @@ void begin_test(const char *name);
 bool test_selected(const char *name);
 
 /* test tables (t_*.c) */
-extern const struct vmx_test insn_tests[], exit_tests[], access_tests[], virt_tests[], robust_tests[], event_tests[], ept_tests[],
+extern const struct vmx_test insn_tests[], exit_tests[], access_tests[], virt_tests[], robust_tests[], prio_tests[], state_tests[], event_tests[], ept_tests[],
     mode_tests[], entry_tests[];
-extern const size_t n_insn_tests, n_exit_tests, n_access_tests, n_virt_tests, n_robust_tests, n_event_tests, n_ept_tests, n_mode_tests,
+extern const size_t n_insn_tests, n_exit_tests, n_access_tests, n_virt_tests, n_robust_tests, n_prio_tests, n_state_tests, n_event_tests, n_ept_tests, n_mode_tests,
     n_entry_tests;
 
 #endif
