@@ -88,7 +88,7 @@ shell)
 nested)
   kvm_diag() { # why kvm_intel / the L2 guest failed: the kernel's own words
     echo "NESTED-DIAG: dmesg (kvm|vmx):"
-    dmesg | grep -i -E 'kvm|vmx' | tail -40
+    dmesg | grep -i -E 'kvm|vmx' | grep -v 'ACPI: ' | tail -40
     echo "NESTED-DIAG: end"
   }
   if grep -qw vmx /proc/cpuinfo; then echo "VMX-FLAG: yes"; else echo "VMX-FLAG: no"; fi

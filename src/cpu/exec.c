@@ -547,6 +547,8 @@ resume:;
         if (unlikely(cpu->nonroot) && n > 1 && vmx_mtf_active(cpu))
             n = 1; /* VMX monitor trap flag: a VM exit after every instruction */
         uint8_t shadow = cpu->intr_shadow;
+        if (unlikely(shadow))
+            n = 1; /* the STI / MOV SS shadow covers one instruction only (SDM Vol.3 6.8.3) */
         bool tf = cpu->rflags & FL_TF;
         cpu->end_block = 0;
         for (const struct insn *end = in + n; in < end; in++) {

@@ -16,6 +16,7 @@
 #include "kvm/kvm_priv.h"
 
 #define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_CX16 (1u << 13)
 #define CPUID1_EDX_HTT (1u << 28)
 #define CPUID81_ECX_SVM (1u << 2)
 
@@ -91,4 +92,15 @@ void kvm_cpuid_for_vcpu(struct kvm_cpuid2 *c, unsigned apic_id, unsigned ncpus, 
             break;
         }
     }
+}
+
+void kvm_cpuid_pvm_quirks(struct kvm_cpuid2 *c)
+{
+    /* kvm_pvm emulates guest kernel code instruction by instruction, and
+     * its emulator fails on LOCK CMPXCHG16B (KVM_EXIT_INTERNAL_ERROR,
+     * emulation failure: the Debian kernel stops in SLUB's
+     * cmpxchg_double).  Without CPUID.1:ECX[13] guests use other paths. */
+    struct kvm_cpuid_entry2 *e = kvm_cpuid_find(c, 1, 0);
+    if (e)
+        e->ecx &= ~CPUID1_ECX_CX16;
 }

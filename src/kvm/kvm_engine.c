@@ -113,6 +113,8 @@ static int create_vcpu(struct kvm_engine *k, unsigned i, const struct kvm_cpuid2
         return fail("allocating the CPUID table");
     memcpy(c, supported, csize);
     kvm_cpuid_for_vcpu(c, i, k->ncpus, k->m->cfg.nested);
+    if (!strcmp(k->flavour, "pvm"))
+        kvm_cpuid_pvm_quirks(c);
     int r = ioctl(v->fd, KVM_SET_CPUID2, c);
     free(c);
     if (r != 0) {

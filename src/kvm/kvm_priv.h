@@ -99,6 +99,8 @@ bool kvm_cpuid_has_svm(struct kvm_cpuid2 *c);
  * leaves 0xB/0x1F EDX), logical processor count, VMX kept (nested) or
  * cleared; SVM always cleared (nestvm's nested virtualization is VT-x). */
 void kvm_cpuid_for_vcpu(struct kvm_cpuid2 *c, unsigned apic_id, unsigned ncpus, bool nested);
+/* Hide what kvm_pvm's instruction emulator cannot do (CMPXCHG16B). */
+void kvm_cpuid_pvm_quirks(struct kvm_cpuid2 *c);
 
 /* ---------- kvm_boot.c ---------- */
 

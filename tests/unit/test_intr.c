@@ -574,3 +574,29 @@ TEST(intr_nmi_delivery_blocks_nmis)
     CHECK_EQ(t.cpu.nmi_blocked, 1);
     th_destroy(&t);
 }
+
+/*
+ *   sti
+ *   nop                 ; the STI shadow covers this instruction only
+ *   mov ecx, 5          ; the interrupt is taken before this one
+ *   hlt
+ */
+static const uint8_t lm_sti_nop[] = {
+    0xfb, 0x90, 0xb9, 0x05, 0x00, 0x00, 0x00, 0xf4,
+};
+
+TEST(intr_sti_shadow_is_one_instruction)
+{
+    struct th t;
+    lm_init(&t);
+    sg_put(&t, H_A, lm_irq_handler, sizeof lm_irq_handler);
+    sg_idt64(&t, 0x30, 0x08, H_A, 14, 0, 0);
+    t.cpu.hooks = &irq_hooks;
+    t.cpu.r[R_R15] = 0;
+    atomic_fetch_or(&t.cpu.events, EV_IRQ);
+    CHECK_EQ(th_run(&t, lm_sti_nop, sizeof lm_sti_nop), TH_HALT);
+    CHECK_EQ(t.cpu.r[R_R15], 1);
+    CHECK_EQ(t.cpu.r[R_DX], 0x10002); /* pushed RIP: right after the NOP */
+    CHECK_EQ(t.cpu.r[R_CX], 5);
+    th_destroy(&t);
+}

@@ -157,6 +157,33 @@ TEST(stack_rsp_relative_operands)
     th_destroy(&t);
 }
 
+/* 64-bit mode: a non-canonical address is #SS(0) for SS references (RSP/RBP
+ * base, PUSH with a bad RSP) and #GP(0) for the others (SDM Vol.3 3.3.7.1). */
+TEST(stack_noncanonical_ss_vs_gp)
+{
+    static const uint8_t or_rsp[] = { 0x48, 0x83, 0x0c, 0x0c, 0x00, 0xf4 }; /* or qword [rsp+rcx], 0 */
+    static const uint8_t or_rbp[] = { 0x48, 0x83, 0x4c, 0x0d, 0x00, 0x00, 0xf4 }; /* [rbp+rcx] */
+    static const uint8_t or_rax[] = { 0x48, 0x83, 0x0c, 0x08, 0x00, 0xf4 }; /* [rax+rcx] */
+    static const uint8_t push[] = { 0x50, 0xf4 };                            /* push rax */
+    struct th t;
+    th_init(&t, TH_LONG64);
+    t.cpu.r[R_CX] = 0x8000000000000000ull;
+    t.cpu.r[R_BP] = 0x1000;
+    t.cpu.r[R_AX] = 0x1000;
+    CHECK_EQ(th_run(&t, or_rsp, sizeof or_rsp), TH_EXCEPTION);
+    CHECK_EQ(t.vector, EXC_SS);
+    CHECK_EQ(t.error, 0);
+    CHECK_EQ(th_run(&t, or_rbp, sizeof or_rbp), TH_EXCEPTION);
+    CHECK_EQ(t.vector, EXC_SS);
+    CHECK_EQ(th_run(&t, or_rax, sizeof or_rax), TH_EXCEPTION);
+    CHECK_EQ(t.vector, EXC_GP);
+    t.cpu.r[R_SP] = 0x0000800000000008ull;
+    CHECK_EQ(th_run(&t, push, sizeof push), TH_EXCEPTION);
+    CHECK_EQ(t.vector, EXC_SS);
+    CHECK_EQ(t.cpu.r[R_SP], 0x0000800000000008ull);
+    th_destroy(&t);
+}
+
 #define POPF_CHANGEABLE (FL_ARITH | FL_IF | FL_DF | FL_IOPL | FL_NT | FL_AC | FL_ID)
 
 TEST(stack_pushf_popf_ring0)
