@@ -3,7 +3,7 @@
 # Idempotent; installs only what is missing.  Needs root (or sudo) the first time.
 set -euo pipefail
 pkgs=(build-essential make gcc libc6-dev linux-image-cloud-amd64 busybox-static cpio gzip
-      bc tmux python3 kmod)
+      bc tmux python3 kmod linux-libc-dev binutils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
