@@ -42,6 +42,13 @@ $(BUILD)/libnestvm.a: $(OBJS)
 $(BUILD)/nestvm: $(BUILD)/src/main.o $(BUILD)/libnestvm.a
 	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) -Wl,--whole-archive $(filter %.a,$^) -Wl,--no-whole-archive $(LDLIBS)
 
+# `make static`: the same program linked with gcc -static (libc.a comes with
+# Debian's libc6-dev), to copy into an L1 guest for the end-to-end nested test.
+static: $(BUILD)/nestvm-static
+
+$(BUILD)/nestvm-static: $(BUILD)/src/main.o $(BUILD)/libnestvm.a
+	$(CC) $(LDFLAGS) -static -o $@ $(filter-out %.a,$^) -Wl,--whole-archive $(filter %.a,$^) -Wl,--no-whole-archive $(LDLIBS)
+
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libnestvm.a
 	$(CC) $(LDFLAGS) -o $@ $(filter-out %.a,$^) -Wl,--whole-archive $(filter %.a,$^) -Wl,--no-whole-archive $(LDLIBS)
 
@@ -60,7 +67,7 @@ bench:
 clean:
 	rm -rf build build-san
 
-.PHONY: all unit test bench clean
+.PHONY: all unit test bench clean static
 -include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(DIFF_OBJS:.o=.d) $(BUILD)/src/main.d
 
 demo:

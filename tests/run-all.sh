@@ -18,7 +18,7 @@ tier "sanitizer build (ASan+UBSan)" make -j"$JOBS" SAN=1 build-san/nestvm build-
 tier "unit tests under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 build-san/unit-tests
 tier "differential test vs host CPU" build/difftest --count ${DIFF_COUNT:-200000}
 tier "differential test under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 build-san/difftest --count 20000
-for t in tests/cli/*.sh tests/guests/run.sh tests/linux/*.sh tests/guests/vmx/run.sh; do
+for t in tests/cli/*.sh tests/guests/run.sh tests/linux/*.sh tests/guests/vmx/run.sh tests/kvm/*.sh; do
   [ -x "$t" ] || continue
   tier "$t" bash "$t"
 done

@@ -245,6 +245,7 @@ struct cpu {
     uint8_t nonroot;   /* VMX non-root operation */
     _Atomic uint32_t events;
     uint64_t icount; /* instructions retired */
+    uint64_t halted_ns; /* time spent waiting in HLT / wait-for-SIPI (stats) */
     struct tlb tlb;
 
     /* ---- system state ---- */
@@ -254,6 +255,7 @@ struct cpu {
     uint64_t pdpte[4]; /* PAE PDPTE registers (SDM Vol.3 4.4.1) */
     uint64_t dr[8];
     uint64_t tsc_offset; /* guest TSC = host-derived TSC + tsc_offset */
+    uint64_t tsc_adjust; /* IA32_TSC_ADJUST (SDM 17.17.3) */
     uint64_t star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux;
     uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint64_t pat, apic_base, misc_enable, spec_ctrl, feature_control;

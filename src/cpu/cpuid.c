@@ -74,6 +74,7 @@
 
 /* Leaf 7 subleaf 0 (SDM Table 3-8) */
 #define S7B_FSGSBASE (1u << 0)
+#define S7B_TSC_ADJUST (1u << 1) /* IA32_TSC_ADJUST: lets Linux trust the TSC without a watchdog */
 #define S7B_SMEP (1u << 7)
 #define S7B_ERMS (1u << 9)
 #define S7B_INVPCID (1u << 10)
@@ -91,8 +92,8 @@
 #define S7D_SSBD (1u << 31)
 
 #define LEAF7_EBX                                                                           \
-    (S7B_FSGSBASE | S7B_SMEP | S7B_ERMS | S7B_INVPCID | S7B_RDSEED | S7B_SMAP |             \
-     S7B_CLFLUSHOPT)
+    (S7B_FSGSBASE | S7B_TSC_ADJUST | S7B_SMEP | S7B_ERMS | S7B_INVPCID | S7B_RDSEED |       \
+     S7B_SMAP | S7B_CLFLUSHOPT)
 #define LEAF7_ECX (S7C_UMIP | S7C_RDPID)
 #define LEAF7_EDX (S7D_IBRS_IBPB | S7D_STIBP | S7D_L1D_FLUSH | S7D_ARCH_CAP | S7D_SSBD)
 

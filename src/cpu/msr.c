@@ -96,9 +96,21 @@ static void tsc_sync_lapic(struct cpu *cpu)
     }
 }
 
+/* SDM 17.17.3: a write to IA32_TIME_STAMP_COUNTER adds the same change to
+ * IA32_TSC_ADJUST, and a write to IA32_TSC_ADJUST moves the TSC by the
+ * difference, so the two stay consistent. */
 void cpu_write_tsc(struct cpu *cpu, uint64_t tsc)
 {
-    cpu->tsc_offset = tsc - clock_host_ns() * TSC_PER_NS;
+    uint64_t now = clock_host_ns() * TSC_PER_NS;
+    cpu->tsc_adjust += tsc - (now + cpu->tsc_offset);
+    cpu->tsc_offset = tsc - now;
+    tsc_sync_lapic(cpu);
+}
+
+static void write_tsc_adjust(struct cpu *cpu, uint64_t v)
+{
+    cpu->tsc_offset += v - cpu->tsc_adjust;
+    cpu->tsc_adjust = v;
     tsc_sync_lapic(cpu);
 }
 
@@ -206,6 +218,7 @@ int msr_read(struct cpu *cpu, uint32_t msr, uint64_t *val)
     uint64_t v;
     switch (msr) {
     case MSR_IA32_TSC: v = cpu_read_tsc(cpu); break;
+    case MSR_IA32_TSC_ADJUST: v = cpu->tsc_adjust; break;
     case MSR_IA32_PLATFORM_ID: v = 0; break;
     case MSR_IA32_APIC_BASE:
         if (!cpu->lapic)
@@ -273,6 +286,7 @@ int msr_write(struct cpu *cpu, uint32_t msr, uint64_t v)
 {
     switch (msr) {
     case MSR_IA32_TSC: cpu_write_tsc(cpu, v); return 0;
+    case MSR_IA32_TSC_ADJUST: write_tsc_adjust(cpu, v); return 0;
     case MSR_IA32_APIC_BASE: return apic_base_write(cpu, v);
     case MSR_IA32_SPEC_CTRL:
         if (v & ~SPEC_CTRL_VALID)
@@ -293,8 +307,10 @@ int msr_write(struct cpu *cpu, uint32_t msr, uint64_t v)
         cpu->misc_enable = v & MISC_ENABLE_WRITABLE;
         return 0;
     case MSR_IA32_DEBUGCTL:
-        /* no LBR, BTF, BTS or freeze features are implemented */
-        if (v)
+        /* no LBR, BTF, BTS or freeze features are implemented; LBR and BTF
+         * (architectural since the P6) are accepted and ignored so that
+         * software enabling them keeps running; other bits #GP */
+        if (v & ~DEBUGCTL_ACCEPTED_IGNORED)
             return -1;
         cpu->debugctl = 0;
         return 0;

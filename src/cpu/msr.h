@@ -16,6 +16,7 @@
 /* Architectural MSR numbers (SDM Vol.4 Table 2-2).  IA32_APIC_BASE and
  * IA32_TSC_DEADLINE are in hw/lapic.h. */
 #define MSR_IA32_TSC 0x10
+#define MSR_IA32_TSC_ADJUST 0x3b
 #define MSR_IA32_PLATFORM_ID 0x17
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_IA32_SPEC_CTRL 0x48
@@ -31,6 +32,9 @@
 #define MSR_IA32_MCG_STATUS 0x17a
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_IA32_DEBUGCTL 0x1d9
+/* IA32_DEBUGCTL bits WRMSR accepts but the engine does not implement
+ * (LBR 0, BTF 1): ignored, DEBUGCTL reads 0.  Any other bit is #GP. */
+#define DEBUGCTL_ACCEPTED_IGNORED 0x3ull
 #define MSR_IA32_MTRR_PHYSBASE0 0x200
 #define MSR_IA32_MTRR_FIX64K_00000 0x250
 #define MSR_IA32_MTRR_FIX16K_80000 0x258

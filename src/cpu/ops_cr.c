@@ -193,13 +193,8 @@ static void cr8_write(struct cpu *cpu, uint64_t val)
     if (val & ~0xfull)
         cpu_gp0(cpu);
     cpu->cr8 = val;
-    if (cpu->lapic) {
-        uint32_t tpr = (uint32_t)val << 4;
-        if (lapic_get_base(cpu->lapic) & APIC_BASE_EXTD)
-            lapic_msr_write(cpu->lapic, 0x800 + (LAPIC_TPR >> 4), tpr);
-        else
-            lapic_write(cpu->lapic, LAPIC_TPR, tpr);
-    }
+    if (cpu->lapic) /* also while the APIC is disabled (SDM 10.8.6.1) */
+        lapic_set_tpr(cpu->lapic, (uint32_t)val << 4);
     cpu_end_block(cpu); /* a lower priority may unmask a pending interrupt */
 }
 

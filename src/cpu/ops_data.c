@@ -316,6 +316,10 @@ H(op_aad_Ib)
     flags_set(cpu, FL_ARITH, int_szp(al, 1));
 }
 
+/* SALC (D6): undocumented in the SDM's opcode map but executed by Intel and
+ * AMD processors outside 64-bit mode: AL = CF ? FFH : 00H, flags unchanged. */
+H(op_salc) { reg8_set(cpu, R_AX, false, cpu_cf(cpu) ? 0xff : 0); }
+
 /* ---- NOPs and undefined opcodes ---- */
 
 /* 0F 18-1F (hint NOPs, multi-byte NOP) and PREFETCHW: no memory access. */

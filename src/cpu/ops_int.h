@@ -230,6 +230,7 @@ OPS_INT_FN(op_aaa)
 OPS_INT_FN(op_aas)
 OPS_INT_FN(op_aam_Ib)
 OPS_INT_FN(op_aad_Ib)
+OPS_INT_FN(op_salc)
 OPS_INT_FN(op_nop_Ev)
 OPS_INT_FN(op_ud)
 #undef OPS_INT_FN

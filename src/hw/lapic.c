@@ -636,6 +636,12 @@ static void write_lvt(struct lapic *l, int idx, uint32_t v)
         lvt_set(l, idx, v);
 }
 
+void lapic_set_tpr(struct lapic *l, uint32_t tpr)
+{
+    atomic_store(&l->tpr, tpr & 0xFF);
+    refresh_intr(l);
+}
+
 /* Reads shared by both modes; false for a reserved offset. */
 static bool reg_read(struct lapic *l, uint32_t off, uint32_t *out)
 {
@@ -698,10 +704,7 @@ static bool reg_write(struct lapic *l, uint32_t off, uint32_t v)
         if (!is_x2(l))
             atomic_store(&l->id, v >> 24);
         return true;
-    case LAPIC_TPR:
-        atomic_store(&l->tpr, v & 0xFF);
-        refresh_intr(l);
-        return true;
+    case LAPIC_TPR: lapic_set_tpr(l, v); return true;
     case LAPIC_EOI: do_eoi(l); return true;
     case LAPIC_LDR:
         if (!is_x2(l))

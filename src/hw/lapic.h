@@ -207,6 +207,9 @@ uint64_t lapic_get_base(struct lapic *l);
 int lapic_set_base(struct lapic *l, uint64_t val); /* -1 = #GP */
 uint64_t lapic_get_tsc_deadline(struct lapic *l);
 void lapic_set_tsc_deadline(struct lapic *l, uint64_t tsc);
+/* MOV to CR8 (SDM 10.8.6.1): TPR = tpr & 0xff whatever the APIC mode; CR8
+ * keeps working while the APIC is disabled. */
+void lapic_set_tpr(struct lapic *l, uint32_t tpr);
 /* True if gpa falls in this lapic's xAPIC MMIO page (xAPIC mode, enabled). */
 bool lapic_mmio_hit(struct lapic *l, uint64_t gpa);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "cpu/cpuid.h"
 #include "cpu/exec.h"
 #include "cpu/msr.h"
 #include "hw/clock.h"
@@ -237,6 +238,7 @@ static void hook_wait(struct cpu *cpu)
         pthread_cond_timedwait(&m->wake, &m->lock, &ts);
     }
     pthread_mutex_unlock(&m->lock);
+    cpu->halted_ns += clock_host_ns() - now;
 }
 
 static const struct cpu_hooks machine_hooks = {
@@ -368,6 +370,7 @@ static int machine_create_emu_cpus(struct machine *m)
         c->vmx_allowed = cfg->nested;
         struct lapic *l = &m->lapic[i];
         lapic_init(l, i, i == 0, &m->apic_bus);
+        l->maxphyaddr = CPUID_MAXPHYADDR; /* IA32_APIC_BASE reserved bits follow CPUID */
         l->kick = lapic_kick;
         l->kick_ctx = c;
         l->eoi_broadcast = lapic_eoi;
@@ -501,8 +504,13 @@ int machine_run(struct machine *m)
             uint64_t insns = 0;
             for (unsigned i = 0; i < m->cfg.ncpus; i++)
                 insns += m->cpu[i]->icount;
-            fprintf(stderr, "nestvm: stats: instructions %llu, wall %.3f s, %.1f M instructions/s\n",
-                    (unsigned long long)insns, s, s > 0 ? (double)insns / s / 1e6 : 0.0);
+            uint64_t halted = 0;
+            for (unsigned i = 0; i < m->cfg.ncpus; i++)
+                halted += m->cpu[i]->halted_ns;
+            fprintf(stderr, "nestvm: stats: instructions %llu, wall %.3f s, %.1f M instructions/s, "
+                            "vCPUs halted %.3f s\n",
+                    (unsigned long long)insns, s, s > 0 ? (double)insns / s / 1e6 : 0.0,
+                    (double)halted / 1e9);
         }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);

@@ -79,11 +79,12 @@
      VMX_VPID_INDIV_ADDR | VMX_VPID_SINGLE | VMX_VPID_ALL | VMX_VPID_SINGLE_NONGLOBAL)
 
 /* ---- CR0/CR4 fixed bits in VMX operation (SDM A.7, A.8, 23.8) ---- */
-/* Bits the engine's CR0 holds (reserved bits of CR0[31:0] are ignored on
- * writes and read as 0): PE MP EM TS ET NE WP AM NW CD PG. */
-#define CR0_IMPLEMENTED                                                                    \
-    (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW |      \
-     CR0_CD | CR0_PG)
+/* CR0: bits 31:0 are all allowed-1, as on hardware (IA32_VMX_CR0_FIXED1 =
+ * FFFFFFFFH).  The reserved bits 28:19, 17 and 15:6 are not "fixed to 0":
+ * MOV to CR0 ignores them (they always read 0) and VM entry/exit never
+ * modify them (SDM 26.3.2.1, 27.5.1), so a 1 there never reaches CR0 and
+ * VMXON must not #GP for it.  Bits 63:32 are fixed to 0. */
+#define CR0_FIXED1_VALUE 0xffffffffull
 /* CR4 bits the engine supports (cpuid_cr4_valid_bits() for a CPU with VMX;
  * a unit test keeps the two in step). */
 #define CR4_IMPLEMENTED                                                                    \
@@ -98,7 +99,7 @@ uint64_t vmx_cr0_fixed0(void)
 
 uint64_t vmx_cr0_fixed1(void)
 {
-    return CR0_IMPLEMENTED;
+    return CR0_FIXED1_VALUE;
 }
 
 uint64_t vmx_cr4_fixed0(void)

@@ -91,16 +91,18 @@ static bool tpr_threshold_reserved_bits(struct cpu *cpu, const struct vmcs *c,
                    S_EXEC);
 }
 
-/* Without virtual-interrupt delivery, TPR threshold 3:0 <= VTPR 7:4 (byte
- * 80H of the virtual-APIC page).  A page that is not RAM cannot be read
- * here; the check is then left to the APIC virtualization. */
+/* With "use TPR shadow" and neither virtual-interrupt delivery nor
+ * "virtualize APIC accesses": TPR threshold 3:0 <= VTPR 7:4 (byte 80H of
+ * the virtual-APIC page).  A page that is not RAM cannot be read here; the
+ * check is then left to the APIC virtualization. */
 static bool tpr_threshold_not_above_vtpr(struct cpu *cpu, const struct vmcs *c,
                                          const struct vmx_ctls *k)
 {
     bool use_tpr_shadow = k->proc & VMX_PROC_TPR_SHADOW;
     bool virtual_interrupt_delivery = k->proc2 & VMX_PROC2_VINTR_DELIVERY;
+    bool virtualize_apic_accesses = k->proc2 & VMX_PROC2_VIRT_APIC_ACCESS;
     uint8_t vtpr = 0xff;
-    if (!use_tpr_shadow || virtual_interrupt_delivery ||
+    if (!use_tpr_shadow || virtual_interrupt_delivery || virtualize_apic_accesses ||
         !vmx_read_l1(cpu, vmcs_get(c, VMCS_VIRTUAL_APIC_PAGE_ADDR) + 0x80, &vtpr, 1))
         return true;
     unsigned tpr_threshold = vmcs_get(c, VMCS_TPR_THRESHOLD) & 0xf;

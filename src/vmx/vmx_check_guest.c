@@ -13,6 +13,7 @@
  * "unrestricted guest" CR0.PE/PG may be 0 and the real-mode relaxations of
  * 26.3.1.2 apply (CS type 3, SS/CS DPL rules not tied to RPLs).
  */
+#include "cpu/msr.h"
 #include "vmx/vmx_check.h"
 
 #define S_CRS "SDM 26.3.1.1"
@@ -98,12 +99,14 @@ static bool guest_cr4_fixed_bits(struct cpu *cpu, const struct gctx *g)
 }
 
 /* "load debug controls": no reserved IA32_DEBUGCTL bits.  The engine
- * implements none of the DEBUGCTL features (WRMSR accepts only 0, msr.c). */
+ * implements none of the DEBUGCTL features; WRMSR accepts (and ignores)
+ * only LBR and BTF (msr.c), so every other bit counts as reserved. */
 static bool guest_debugctl_reserved_bits(struct cpu *cpu, const struct gctx *g)
 {
     bool load_debug_controls = g->k.entry & VMX_ENTRYCTL_LOAD_DEBUG;
     uint64_t debugctl = vmcs_get(g->c, VMCS_GUEST_IA32_DEBUGCTL);
-    return !VMX_CC(cpu, load_debug_controls && debugctl != 0, S_CRS);
+    return !VMX_CC(cpu, load_debug_controls && (debugctl & ~DEBUGCTL_ACCEPTED_IGNORED),
+                   S_CRS);
 }
 
 static bool guest_ia32e_needs_pg_and_pae(struct cpu *cpu, const struct gctx *g)

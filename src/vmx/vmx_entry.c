@@ -29,6 +29,9 @@
 
 #define G(f) vmcs_get(c, VMCS_##f)
 
+/* CR0 bits VM entry leaves alone (SDM 26.3.2.1). */
+#define CR0_KEPT_ON_ENTRY (CR0_ET | CR0_NW | CR0_CD | 0x1ff80000ull | (1ull << 17) | 0xffc0ull)
+
 /* ---------------- 26.3.2 loading guest state ---------------- */
 
 static void load_guest_segments(struct cpu *cpu, const struct vmcs *c)
@@ -78,14 +81,15 @@ static void load_guest_nonregister_state(struct cpu *cpu, const struct vmcs *c,
 static void load_guest_state(struct cpu *cpu, const struct vmcs *c, const struct vmx_ctls *k)
 {
     bool ia32e = k->entry & VMX_ENTRYCTL_IA32E_GUEST;
-    /* CR0 as the guest wrote it (ET is hardwired to 1); the guest/host
-     * masks and read shadows only matter for later accesses. */
-    cpu->cr0 = G(GUEST_CR0) | CR0_ET;
+    /* CR0 from the guest field except ET, NW, CD and the reserved bits
+     * 28:19, 17, 15:6, which VM entry never modifies (26.3.2.1); the
+     * guest/host masks and read shadows only matter for later accesses. */
+    cpu->cr0 = (G(GUEST_CR0) & ~CR0_KEPT_ON_ENTRY) | (cpu->cr0 & CR0_KEPT_ON_ENTRY) | CR0_ET;
     cpu->cr3 = G(GUEST_CR3);
     cpu->cr4 = G(GUEST_CR4);
     if (k->entry & VMX_ENTRYCTL_LOAD_DEBUG) {
         cpu->dr[7] = G(GUEST_DR7) | 0x400;
-        cpu->debugctl = G(GUEST_IA32_DEBUGCTL);
+        cpu->debugctl = G(GUEST_IA32_DEBUGCTL) & ~DEBUGCTL_ACCEPTED_IGNORED; /* as WRMSR */
     }
     cpu->sysenter_cs = G(GUEST_SYSENTER_CS);
     cpu->sysenter_esp = G(GUEST_SYSENTER_ESP);

@@ -165,7 +165,8 @@ static void ud_checks(struct cpu *cpu, unsigned cls)
         if (!(ix_proc2(cpu) & VMX_PROC2_INVPCID))
             cpu_ud(cpu);
         break;
-    case IX_RDTSCP: /* 25.3: #UD unless "enable RDTSCP" */
+    case IX_RDTSCP: /* 25.3: #UD unless "enable RDTSCP" (RDPID too) */
+    case IX_RDPID:
         if (!(ix_proc2(cpu) & VMX_PROC2_RDTSCP))
             cpu_ud(cpu);
         break;
@@ -269,6 +270,8 @@ static bool insn_intercept(struct cpu *cpu, const struct insn *in, unsigned cls)
             cr4_priv_check(cpu, CR4_UMIP, true);
         if (proc2 & VMX_PROC2_DESC_TABLE)
             vmx_exit_insn(cpu, in, EXIT_REASON_LDTR_TR, disp_qual(in));
+        return false;
+    case IX_RDPID: /* never exits; #UD without "enable RDTSCP" (ud_checks) */
         return false;
     case IX_MOV_CR: case IX_CLTS: case IX_LMSW:
         return false; /* the handlers call vmx_cr_access_exit() */

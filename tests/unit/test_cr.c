@@ -5,6 +5,7 @@
  */
 #include "cpu/cpuid.h"
 #include "cpu_harness.h"
+#include "hw/lapic.h"
 #include "test.h"
 
 static bool gp0(struct th *t, enum th_result r)
@@ -299,6 +300,39 @@ TEST(cr8_and_invalid_crs)
     static const uint8_t rd[] = { 0x0f, 0x20, 0xc3, 0xf4 }; /* mov ebx, cr0 */
     CHECK_EQ(th_run(&t, rd, sizeof rd), TH_HALT);
     CHECK_EQ(t.cpu.r[R_BX], t.cpu.cr0);
+    th_destroy(&t);
+}
+
+/* CR8 is the local APIC's TPR[7:4], in xAPIC and x2APIC mode and also while
+ * the APIC is globally disabled (SDM 10.8.6.1). */
+TEST(cr8_is_the_lapic_tpr_in_every_apic_mode)
+{
+    struct th t;
+    struct apic_bus ab;
+    struct lapic l;
+    th_init(&t, TH_LONG64);
+    apic_bus_init(&ab);
+    lapic_init(&l, 0, true, &ab);
+    t.cpu.lapic = &l;
+    /* mov cr8, rax; mov rbx, cr8; hlt */
+    static const uint8_t code[] = { 0x44, 0x0f, 0x22, 0xc0, 0x44, 0x0f, 0x20, 0xc3, 0xf4 };
+    t.cpu.r[R_AX] = 9;
+    CHECK_EQ(th_run(&t, code, sizeof code), TH_HALT);
+    CHECK_EQ(t.cpu.r[R_BX], 9);
+    CHECK_EQ(lapic_read(&l, LAPIC_TPR), 0x90);
+    CHECK_EQ(lapic_set_base(&l, LAPIC_DEFAULT_BASE | APIC_BASE_BSP), 0); /* disabled */
+    t.cpu.r[R_AX] = 0xf;
+    CHECK_EQ(th_run(&t, code, sizeof code), TH_HALT);
+    CHECK_EQ(t.cpu.r[R_BX], 0xf);
+    CHECK_EQ(lapic_set_base(&l, LAPIC_DEFAULT_BASE | APIC_BASE_BSP | APIC_BASE_EN), 0);
+    CHECK_EQ(lapic_set_base(&l, LAPIC_DEFAULT_BASE | APIC_BASE_BSP | APIC_BASE_EN |
+                                    APIC_BASE_EXTD), 0);
+    t.cpu.r[R_AX] = 3;
+    CHECK_EQ(th_run(&t, code, sizeof code), TH_HALT);
+    CHECK_EQ(t.cpu.r[R_BX], 3);
+    uint64_t v = 0;
+    CHECK_EQ(lapic_msr_read(&l, 0x808, &v), 0);
+    CHECK_EQ(v, 0x30);
     th_destroy(&t);
 }
 

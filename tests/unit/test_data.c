@@ -431,6 +431,14 @@ TEST(data_bcd)
     static const uint8_t aam0[] = { 0xd4, 0x00, 0xf4 };
     RUN_FAULT(&t, aam0, EXC_DE);
     CHECK_EQ(t.cpu.r[R_AX], 99);
+
+    /* salc (D6, outside 64-bit mode): AL = CF ? FF : 00, flags kept */
+    static const uint8_t salc[] = { 0xf8, 0xd6, 0x88, 0xc3, 0xf9, 0xd6, 0xf4 }; /* clc; salc; mov bl, al; stc; salc */
+    t.cpu.r[R_AX] = 0x12345678;
+    RUN_OK(&t, salc);
+    CHECK_EQ(t.cpu.r[R_BX] & 0xff, 0);
+    CHECK_EQ(t.cpu.r[R_AX], 0x123456ff);
+    CHECK(cpu_cf(&t.cpu));
     th_destroy(&t);
 
     /* all six are invalid in 64-bit mode */

@@ -1,9 +1,9 @@
 /*
  * triple.S — a Multiboot test guest that triple-faults on purpose: an
- * empty IDT (limit 0), then INT3.  The #BP cannot be delivered (#GP), nor
- * can the #GP (#DF), nor the #DF: shutdown (Intel SDM Vol. 3A 6.15,
- * interrupt 8 "Double Fault": a fault during #DF delivery shuts the
- * processor down).  Both engines must end with exit status 124.
+ * empty IDT (limit 0), then UD2 (triple_int3.S: INT3).  The #UD cannot
+ * be delivered (#GP), nor can the #GP (#DF), nor the #DF: shutdown
+ * (Intel SDM Vol. 3A 6.15, interrupt 8 "Double Fault": a fault during #DF
+ * delivery shuts the processor down).  Both engines must end with exit status 124.
  */
     .set MB_MAGIC, 0x1BADB002
     .set MB_FLAGS, 0x00000003
@@ -22,7 +22,7 @@ _start:
     out %al, %dx
     jmp 1b
 2:  lidt idtr
-    int3
+    ud2
     mov $7, %al                 /* not reached: status 15 */
     out %al, $0xf4
     hlt
