@@ -140,9 +140,10 @@ struct dtr {
  * Lazy arithmetic flags.  The last flag-setting ALU operation is recorded
  * (kind, operand size, operands, result) and CF/PF/AF/ZF/SF/OF computed only
  * when read.  op == LF_NONE means the arithmetic bits in cpu->rflags are
- * current.  INC/DEC keep the previous CF in 'cf'.
+ * current.  INC/DEC keep the previous CF in 'cf'.  LF_SZP (shifts,
+ * multiplies): SF/ZF/PF come from 'res', CF/OF/AF are the RFLAGS bits in 'src'.
  */
-enum lf_op { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC };
+enum lf_op { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC, LF_SZP };
 struct lazy_flags {
     uint64_t res, dst, src;
     uint8_t op;   /* enum lf_op */
@@ -245,6 +246,10 @@ struct cpu {
     uint8_t nonroot;   /* VMX non-root operation */
     _Atomic uint32_t events;
     uint64_t icount; /* instructions retired */
+    /* The decoded block being run (exec.c): the instruction executing and
+     * the end; specialised handlers continue to the next one themselves
+     * (fastpath.h fp_next). */
+    const struct insn *blk_in, *blk_end;
     uint64_t halted_ns; /* time spent waiting in HLT / wait-for-SIPI (stats) */
     struct tlb tlb;
 
@@ -268,6 +273,9 @@ struct cpu {
     uint64_t intr_shadow_rip; /* STI / MOV SS shadow: no interrupt before this rip retires */
     uint8_t intr_shadow;
     uint8_t nmi_blocked;
+    uint8_t nmi_latched;    /* a second NMI waits behind the one EV_NMI signals */
+    uint64_t db_trap;       /* DR6 bits of trap-class #DBs pending for the current
+                               instruction (cpu/debug.h) */
     uint8_t in_event;       /* exception nesting depth during delivery */
     uint8_t pending_vector; /* exception being delivered (for #DF rules) */
     uint32_t sipi_vector;

@@ -27,14 +27,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cpu/debug.h"
+#include "cpu/fastpath.h"
 #include "cpu/mem.h"
 #include "cpu/msr.h"
 #include "vmx/vmx_hooks.h"
 
 #define BLOCK_MAX 32
-#define BCACHE_BITS 12
+#define BCACHE_BITS 14 /* with INSN_POOL: half the decoding of 12 / 64 Ki in a Linux boot */
 #define BCACHE_SIZE (1u << BCACHE_BITS)
-#define INSN_POOL 65536
+#define INSN_POOL 131072
 
 struct block {
     uint64_t gpa; /* tag: guest-physical address of the first byte */
@@ -51,6 +53,33 @@ struct block_cache {
     uint32_t used;
     struct insn scratch[1]; /* page-straddling instruction, decoded each time */
 };
+
+/*
+ * Block chaining: the pool entries right after a block's instructions hold
+ * the last two blocks that followed it in 64-bit code (its "tail").  When a
+ * block completes, the loop tries those links before the cache lookup; a
+ * link is taken only if RIP, the decoding context, the fetch TLB's mapping
+ * of RIP's page and that page's generation (self-modifying code) all still
+ * match, so it names exactly what the lookup would find.  Links live in the
+ * pool, so a flush (which reuses the pool) drops them with the blocks.
+ */
+struct block_link {
+    uint64_t rip;   /* linear RIP of the successor; ~0: none */
+    uint32_t page;  /* its RAM page */
+    uint32_t gen;   /* that page's generation when it was decoded */
+    uint32_t first; /* its instructions in the pool */
+    uint16_t key;   /* decoding context */
+    uint16_t n;
+};
+struct block_tail {
+    struct block_link link[2];
+};
+#define TAIL_INSNS ((sizeof(struct block_tail) + sizeof(struct insn) - 1) / sizeof(struct insn))
+
+static inline struct block_tail *block_tail_at(struct block_cache *c, uint32_t index)
+{
+    return (struct block_tail *)(void *)&c->pool[index];
+}
 
 /* ---------- faults ---------- */
 
@@ -158,7 +187,7 @@ void exec_flush_blocks(struct cpu *cpu)
 static uint32_t block_key(const struct cpu *cpu)
 {
     return (uint32_t)cpu->code_bits | (uint32_t)cpu->cpl << 8 | (uint32_t)cpu->nonroot << 10 |
-           (uint32_t)((cpu->rflags & FL_TF) != 0) << 11;
+           (uint32_t)((cpu->rflags & FL_TF) || dbg_armed(cpu)) << 11;
 }
 
 static void finish_insn(struct cpu *cpu, struct insn *in, int r)
@@ -181,6 +210,12 @@ static void finish_insn(struct cpu *cpu, struct insn *in, int r)
             in->fn = vmx_op_intercept;
         else if ((row->flags & F_PRIV) && cpu->cpl != 0)
             in->fn = op_too_long; /* #GP(0), SDM: privileged instruction at CPL > 0 */
+        else {
+            /* A variant compiled for this operand form (fastpath.h). */
+            op_fn *fast = insn_specialise(cpu, in);
+            if (fast)
+                in->fn = fast;
+        }
     }
 }
 
@@ -220,9 +255,12 @@ static const struct insn *decode_straddling(struct cpu *cpu, uint64_t lin, const
 }
 
 /* Look up or decode the block at CS:RIP.  Returns the number of insns and
- * a pointer to them. */
-static const struct insn *block_get(struct cpu *cpu, unsigned *count)
+ * a pointer to them, and its cache slot (NULL for a page-straddling
+ * instruction). */
+static __attribute__((noinline)) const struct insn *block_get(struct cpu *cpu, unsigned *count,
+                                                              struct block **slot)
 {
+    *slot = NULL;
     unsigned limit_avail;
     uint64_t lin = fetch_lin(cpu, cpu->rip, &limit_avail);
     const struct tlb_entry *e = &cpu->tlb.x[(lin >> 12) & (TLB_SIZE - 1)];
@@ -234,9 +272,13 @@ static const struct insn *block_get(struct cpu *cpu, unsigned *count)
         if (cpu->code64 && (uint64_t)((int64_t)(lin << 16) >> 16) != lin)
             cpu_gp0(cpu);
         mmu_translate(cpu, lin, ACC_FETCH, &gpa);
-        page = cpu_gpa_host(cpu, gpa & ~0xfffull, 4096, ACC_FETCH);
+        /* translate the fetched address itself, not the page base: an EPT
+         * violation reports the exact guest-physical address (SDM 27.2.1) */
+        unsigned off = (unsigned)(gpa & 0xfff);
+        page = cpu_gpa_host(cpu, gpa, 4096 - off, ACC_FETCH);
         if (!page)
             cpu_gp0(cpu); /* code outside RAM: not supported */
+        page -= off;
         tlb_fill(cpu, lin, page, ACC_FETCH);
     }
 
@@ -251,6 +293,7 @@ static const struct insn *block_get(struct cpu *cpu, unsigned *count)
     struct block *b = &c->slot[(gpa ^ (gpa >> BCACHE_BITS)) & (BCACHE_SIZE - 1)];
     if (likely(b->valid && b->gpa == gpa && b->key == key && b->gen == gen)) {
         *count = b->n;
+        *slot = b;
         return &c->pool[b->first];
     }
 
@@ -264,9 +307,9 @@ static const struct insn *block_get(struct cpu *cpu, unsigned *count)
     unsigned page_left = 4096 - off;
     uint64_t cs_left = cpu->code64 ? ~0ull : (uint64_t)cpu->seg[SEG_CS].limit - cpu->rip + 1;
     unsigned avail = cs_left < page_left ? (unsigned)cs_left : page_left;
-    if (c->used + BLOCK_MAX > INSN_POOL)
+    if (c->used + BLOCK_MAX + TAIL_INSNS > INSN_POOL)
         exec_flush_blocks(cpu);
-    unsigned max = (cpu->rflags & FL_TF) ? 1 : BLOCK_MAX;
+    unsigned max = (key & 1u << 11) ? 1 : BLOCK_MAX; /* single-step or breakpoints */
     struct insn *out = &c->pool[c->used];
     unsigned n = 0, pos = 0;
     uint8_t *host = page + off;
@@ -287,7 +330,9 @@ static const struct insn *block_get(struct cpu *cpu, unsigned *count)
         if (r < 0 || (insn_row(in)->flags & F_BRANCH) || pos >= avail)
             break;
     }
-    c->used += n;
+    struct block_tail *tail = block_tail_at(c, c->used + n);
+    tail->link[0].rip = tail->link[1].rip = ~0ull;
+    c->used += n + TAIL_INSNS;
     b->gpa = gpa;
     b->key = key;
     b->gen = gen;
@@ -295,7 +340,70 @@ static const struct insn *block_get(struct cpu *cpu, unsigned *count)
     b->n = (uint16_t)n;
     b->valid = 1;
     *count = n;
+    *slot = b;
     return out;
+}
+
+/* The common case of block_get() inline: 64-bit code, the fetch TLB maps
+ * RIP's page and the block is cached. */
+static inline const struct insn *block_lookup(struct cpu *cpu, unsigned *count,
+                                              struct block **slot)
+{
+    uint64_t rip = cpu->rip;
+    if (likely(cpu->code64)) {
+        const struct tlb_entry *e = &cpu->tlb.x[(rip >> 12) & (TLB_SIZE - 1)];
+        if (likely(e->tag == ((rip & ~0xfffull) | cpu->tlb_ctx))) {
+            uint64_t gpa = e->ram | (rip & 0xfff);
+            uint32_t gen = atomic_load_explicit(&cpu->bus->page_gen[gpa >> 12],
+                                                memory_order_acquire);
+            struct block_cache *c = cpu->bcache;
+            const struct block *b = &c->slot[(gpa ^ (gpa >> BCACHE_BITS)) & (BCACHE_SIZE - 1)];
+            if (likely(b->gpa == gpa && b->gen == gen && b->key == block_key(cpu) && b->valid)) {
+                *count = b->n;
+                *slot = (struct block *)b;
+                return &c->pool[b->first];
+            }
+        }
+    }
+    return block_get(cpu, count, slot);
+}
+
+/* The successor of a completed 64-bit block through one of its links (see
+ * struct block_link), or NULL. */
+static inline const struct insn *block_follow(struct cpu *cpu, const struct block_tail *t,
+                                              uint32_t key, unsigned *count,
+                                              struct block_tail **next)
+{
+    uint64_t rip = cpu->rip;
+    const struct block_link *l = &t->link[0];
+    if (l->rip != rip) {
+        l = &t->link[1];
+        if (l->rip != rip)
+            return NULL;
+    }
+    const struct tlb_entry *e = &cpu->tlb.x[(rip >> 12) & (TLB_SIZE - 1)];
+    if (unlikely(e->tag != ((rip & ~0xfffull) | cpu->tlb_ctx) || (e->ram >> 12) != l->page ||
+                 l->key != key))
+        return NULL;
+    if (unlikely(atomic_load_explicit(&cpu->bus->page_gen[l->page], memory_order_acquire) !=
+                 l->gen))
+        return NULL;
+    struct block_cache *c = cpu->bcache;
+    *count = l->n;
+    *next = block_tail_at(c, l->first + l->n);
+    return &c->pool[l->first];
+}
+
+/* Remember that block b (at 'rip') followed the block whose tail is t. */
+static void block_link(struct block_tail *t, uint64_t rip, const struct block *b)
+{
+    struct block_link *l = &t->link[0];
+    if (l->rip != rip) {
+        if (t->link[1].rip != rip)
+            t->link[1] = *l;
+    }
+    *l = (struct block_link){ .rip = rip, .page = (uint32_t)(b->gpa >> 12), .gen = b->gen,
+                              .first = b->first, .key = (uint16_t)b->key, .n = b->n };
 }
 
 /* ---------- mode state ---------- */
@@ -401,6 +509,8 @@ void cpu_reset(struct cpu *cpu)
     cpu->state = CPU_RUNNING;
     cpu->intr_shadow = 0;
     cpu->nmi_blocked = 0;
+    cpu->nmi_latched = 0;
+    cpu->db_trap = 0;
     cpu->in_event = 0;
     cpu->pending_vector = 0xff;
     msr_reset(cpu);
@@ -429,6 +539,7 @@ static bool interrupts_open(struct cpu *cpu)
 /* Returns -1 to keep running, else a cpu_exit reason. */
 static int handle_events(struct cpu *cpu)
 {
+    bool rescanned = false;
     for (;;) {
         uint32_t ev = atomic_load(&cpu->events);
         if (ev & EV_STOP) {
@@ -451,8 +562,14 @@ static int handle_events(struct cpu *cpu)
             cpu->hooks->wait(cpu);
             continue;
         }
-        if ((atomic_load(&cpu->events) & EV_NMI) && !cpu->nmi_blocked) {
-            atomic_fetch_and(&cpu->events, ~EV_NMI);
+        /* The STI and MOV SS shadows block NMIs too (SDM Vol.3 6.8.3, 24.4.2).
+         * One more NMI may be latched behind the one delivered now; it
+         * stays pending until the handler's IRET unblocks NMIs (6.7.1). */
+        if ((atomic_load(&cpu->events) & EV_NMI) && !cpu->nmi_blocked && !cpu->intr_shadow) {
+            if (cpu->nmi_latched)
+                cpu->nmi_latched = 0;
+            else
+                atomic_fetch_and(&cpu->events, ~EV_NMI);
             cpu->state = CPU_RUNNING;
             cpu->next_rip = cpu->rip;
             cpu_deliver(cpu, EXC_NMI, EV_KIND_NMI, NO_ERR);
@@ -466,6 +583,11 @@ static int handle_events(struct cpu *cpu)
                 v = cpu->hooks->intr_vector(cpu, false); /* close the race with a sender */
                 if (v >= 0)
                     atomic_fetch_or(&cpu->events, EV_IRQ);
+                else if (cpu->hooks->service && !rescanned) {
+                    rescanned = true; /* the kick just cleared may have been for an NMI,
+                                         INIT or SIPI posted after service() looked */
+                    continue;
+                }
             }
             if (v >= 0) {
                 /* VMX non-root: "external-interrupt exiting" turns it into a
@@ -508,6 +630,7 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
     uint64_t stop_at = budget ? cpu->icount + budget : UINT64_MAX;
     if (setjmp(cpu->fault_jmp)) {
         cpu->end_block = 0;
+        cpu->db_trap = 0; /* the instruction did not retire: no trap-class #DB */
         if (cpu->fault_vector == VEC_VMEXIT) {
             cpu->in_event = 0; /* any delivery in progress was abandoned */
             cpu->pending_vector = 0xff;
@@ -525,9 +648,12 @@ enum cpu_exit cpu_run(struct cpu *cpu, uint64_t budget)
     }
 resume:;
     unsigned poll = POLL_EVERY;
+    struct block_tail *tail = NULL; /* links of the block that just completed, if any */
+    uint32_t key = 0;               /* and its decoding context */
     for (;;) {
         if (unlikely(atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
                      cpu->state != CPU_RUNNING)) {
+            tail = NULL;
             int r = handle_events(cpu);
             if (r >= 0)
                 return (enum cpu_exit)r;
@@ -543,31 +669,61 @@ resume:;
             return CPU_EXIT_BUDGET;
 
         unsigned n;
-        const struct insn *in = block_get(cpu, &n);
-        if (unlikely(cpu->nonroot) && n > 1 && vmx_mtf_active(cpu))
-            n = 1; /* VMX monitor trap flag: a VM exit after every instruction */
+        const struct insn *in = NULL;
+        struct block_tail *next_tail = NULL;
+        if (tail)
+            in = block_follow(cpu, tail, key, &n, &next_tail);
+        if (!in) {
+            struct block *b;
+            uint64_t flushes = cpu->bcache_flushes;
+            in = block_lookup(cpu, &n, &b);
+            if (b) {
+                next_tail = block_tail_at(cpu->bcache, b->first + b->n);
+                key = b->key;
+                if (tail && cpu->bcache_flushes == flushes)
+                    block_link(tail, cpu->rip, b);
+            }
+        }
+        /* Debugging (TF, RF, a breakpoint armed): one instruction at a time,
+         * instruction breakpoints before it, trap-class #DBs after it. */
+        uint64_t dbg = (cpu->rflags & (FL_TF | FL_RF)) | (cpu->dr[7] & DR7_ENABLES);
         uint8_t shadow = cpu->intr_shadow;
-        if (unlikely(shadow))
-            n = 1; /* the STI / MOV SS shadow covers one instruction only (SDM Vol.3 6.8.3) */
-        bool tf = cpu->rflags & FL_TF;
+        if (unlikely(dbg | shadow | cpu->nonroot)) {
+            next_tail = NULL; /* no chaining from partial or VMX non-root blocks */
+            if (cpu->nonroot && n > 1 && vmx_mtf_active(cpu))
+                n = 1; /* VMX monitor trap flag: a VM exit after every instruction */
+            if (shadow)
+                n = 1; /* the STI / MOV SS shadow covers one instruction only (SDM Vol.3 6.8.3) */
+            if (dbg) {
+                n = 1;
+                if (dbg_before_insn(cpu)) {
+                    tail = NULL;
+                    continue; /* instruction-breakpoint #DB delivered */
+                }
+            }
+        }
+        /* Specialised handlers run the following instructions themselves
+         * (fastpath.h fp_next) and leave the last one they reached in
+         * cpu->blk_in, for the loop to retire. */
         cpu->end_block = 0;
-        for (const struct insn *end = in + n; in < end; in++) {
-            cpu->next_rip = cpu->rip + in->len;
+        cpu->blk_end = in + n;
+        uint64_t rip = cpu->rip;
+        for (;;) {
+            cpu->next_rip = rip + in->len;
+            cpu->blk_in = in;
             in->fn(cpu, in);
-            cpu->rip = cpu->next_rip;
+            in = cpu->blk_in;
+            rip = cpu->next_rip;
+            cpu->rip = rip;
             cpu->icount++;
-            if (unlikely(cpu->end_block))
+            if (unlikely(cpu->end_block) || ++in == cpu->blk_end)
                 break;
         }
+        /* A block that ran to its end in 64-bit code may chain to the next. */
+        tail = !cpu->end_block && cpu->code64 ? next_tail : NULL;
         if (shadow)
             cpu->intr_shadow = 0;
-        if (unlikely(tf) && (cpu->rflags & FL_TF) && cpu->state == CPU_RUNNING) {
-            /* Single-step trap after the instruction (SDM Vol.3 17.3.1.4) */
-            if (unlikely(cpu->nonroot))
-                vmx_debug_exception(cpu, 1u << 14); /* may VM-exit, DR6 untouched */
-            cpu->dr[6] |= 1u << 14; /* BS */
-            cpu->next_rip = cpu->rip;
-            cpu_deliver(cpu, EXC_DB, EV_KIND_EXC, NO_ERR);
-        }
+        if (unlikely(dbg | cpu->db_trap))
+            dbg_after_insn(cpu, dbg, cpu->intr_shadow == 2);
     }
 }

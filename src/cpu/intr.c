@@ -50,6 +50,7 @@
  * RIP is after the HLT), NMIs are blocked after an NMI, cpu->rip and
  * cpu->next_rip point at the handler and cpu_update_mode() runs.
  */
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/mem.h"
 #include "cpu/seg.h"
@@ -335,6 +336,8 @@ void cpu_deliver(struct cpu *cpu, int vector, enum event_kind kind, uint32_t err
     e.error = error == NO_ERR ? 0 : error;
     bool sw = e.soft || kind == EV_KIND_PRIV_SOFT;
     e.ret_rip = sw ? cpu->next_rip : cpu->rip;
+    if (sw) /* no single-step trap after INT n / INT3 / INTO / INT1 (SDM 17.3.1.4) */
+        cpu->db_trap &= ~DR6_BS;
     e.rflags = cpu_get_rflags(cpu);
     if (kind == EV_KIND_EXC && is_fault(vector))
         e.rflags |= FL_RF;

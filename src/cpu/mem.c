@@ -12,7 +12,9 @@
  */
 #include "cpu/mem.h"
 
+#include "cpu/debug.h"
 #include "cpu/exec.h"
+#include "cpu/msr.h"
 #include "hw/lapic.h"
 #include "vmx/vmx_hooks.h"
 
@@ -92,6 +94,7 @@ static void phys_write(struct cpu *cpu, uint64_t gpa, unsigned size, uint64_t v)
         return;
     if (apic_page(cpu, gpa)) {
         lapic_write(cpu->lapic, (uint32_t)(gpa & 0xff0), (uint32_t)v);
+        cpu_lapic_written(cpu);
         cpu_end_block(cpu); /* TPR/EOI changes can unmask interrupts */
         return;
     }
@@ -128,8 +131,21 @@ static uint8_t *xlate(struct cpu *cpu, uint64_t lin, unsigned size, unsigned acc
     return host;
 }
 
+/* Alignment check (SDM Vol.3 6.15): with TLB_CTX_AC, a data access of 2, 4
+ * or 8 bytes that is not naturally aligned raises #AC(0).  Implicit
+ * supervisor accesses are never checked. */
+static inline void align_check(struct cpu *cpu, uint64_t lin, unsigned size, unsigned acc)
+{
+    if (unlikely(cpu->tlb_ctx & TLB_CTX_AC) && !(acc & (ACC_SUPER | ACC_FETCH)) &&
+        (size == 2 || size == 4 || size == 8) && (lin & (size - 1)))
+        cpu_fault(cpu, EXC_AC, 0);
+}
+
 uint64_t mem_read_lin_slow(struct cpu *cpu, uint64_t lin, unsigned size, unsigned acc)
 {
+    align_check(cpu, lin, size, acc);
+    if (unlikely(dbg_armed(cpu)) && !(acc & ACC_SUPER))
+        dbg_data_access(cpu, lin, size, false);
     uint64_t v = 0;
     unsigned first = 4096 - (unsigned)(lin & 0xfff);
     if (first >= size) {
@@ -158,6 +174,9 @@ uint64_t mem_read_lin_slow(struct cpu *cpu, uint64_t lin, unsigned size, unsigne
 
 void mem_write_lin_slow(struct cpu *cpu, uint64_t lin, unsigned size, uint64_t v, unsigned acc)
 {
+    align_check(cpu, lin, size, acc);
+    if (unlikely(dbg_armed(cpu)) && !(acc & ACC_SUPER))
+        dbg_data_access(cpu, lin, size, true);
     unsigned first = 4096 - (unsigned)(lin & 0xfff);
     if (first >= size) {
         uint64_t gpa;
@@ -195,6 +214,8 @@ void mem_read_buf(struct cpu *cpu, int seg, uint64_t off, void *dst, unsigned n)
 {
     uint8_t *d = dst;
     uint64_t lin = seg_linear(cpu, seg, off, n, ACC_READ);
+    if (unlikely(dbg_armed(cpu)))
+        dbg_data_access(cpu, lin, n, false);
     while (n) {
         unsigned chunk = 4096 - (unsigned)(lin & 0xfff);
         if (chunk > n)
@@ -230,6 +251,8 @@ void mem_write_buf(struct cpu *cpu, int seg, uint64_t off, const void *src, unsi
     mem_probe_write(cpu, seg, off, n);
     const uint8_t *s = src;
     uint64_t lin = seg_linear(cpu, seg, off, n, ACC_WRITE);
+    if (unlikely(dbg_armed(cpu)))
+        dbg_data_access(cpu, lin, n, true);
     while (n) {
         unsigned chunk = 4096 - (unsigned)(lin & 0xfff);
         if (chunk > n)
@@ -278,8 +301,11 @@ uint64_t rmw_begin_mem(struct cpu *cpu, int seg, uint64_t off, unsigned size, st
     m->rex = false;
     m->size = size;
     m->lin = seg_linear(cpu, seg, off, size, ACC_WRITE);
+    if (unlikely(dbg_armed(cpu)))
+        dbg_data_access(cpu, m->lin, size, true);
     m->host = tlb_hit(cpu->tlb.w, m->lin, size, cpu->tlb_ctx);
     if (!m->host) {
+        align_check(cpu, m->lin, size, ACC_WRITE);
         /* A write probe first: a fault leaves nothing changed. */
         unsigned first = 4096 - (unsigned)(m->lin & 0xfff);
         uint64_t gpa;

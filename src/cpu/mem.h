@@ -216,5 +216,9 @@ void stack_set_rsp(struct cpu *cpu, uint64_t rsp); /* honours stack_asz */
 void tlb_flush_all(struct cpu *cpu);
 void tlb_flush_page(struct cpu *cpu, uint64_t lin);
 void cpu_update_tlb_ctx(struct cpu *cpu); /* after CPL, CR4.SMAP or RFLAGS.AC change */
+/* tlb_ctx bit: alignment checking is on (CPL 3, CR0.AM, RFLAGS.AC; SDM Vol.3
+ * 6.15 "#AC"): no data TLB entries are filled, so every data access takes
+ * the slow path, which raises #AC(0) for a misaligned 2/4/8-byte access. */
+#define TLB_CTX_AC 4u
 
 #endif

@@ -21,6 +21,7 @@
  * TLB tags carry cpu->tlb_ctx (CPL==3, and SMAP-protected supervisor) so an
  * entry filled for one privilege context never serves another.
  */
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/mem.h"
 #include "vmx/vmx_hooks.h"
@@ -75,6 +76,7 @@ static _Noreturn void page_fault(struct cpu *cpu, uint64_t lin, uint32_t err)
 
 struct walk {
     uint8_t *ent[5];
+    uint64_t ea[5], val[5]; /* guest-physical address and value of each entry */
     unsigned n, size;
     uint64_t and_bits; /* W and U ANDed over levels */
     uint64_t nx;       /* NX ORed over levels */
@@ -109,6 +111,7 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *gpa)
         uint64_t pde_a = (cpu->cr3 & 0xfffff000u) + ((l >> 22) << 2);
         w.ent[0] = pt_entry(cpu, pde_a, 4);
         e = pt_load(w.ent[0], 4) & 0xffffffffu;
+        w.ea[0] = pde_a, w.val[0] = e;
         w.n = 1;
         if (!(e & PTE_P))
             page_fault(cpu, lin, err);
@@ -126,6 +129,7 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *gpa)
             uint64_t pte_a = (e & 0xfffff000u) + (((l >> 12) & 0x3ff) << 2);
             w.ent[1] = pt_entry(cpu, pte_a, 4);
             e = pt_load(w.ent[1], 4) & 0xffffffffu;
+            w.ea[1] = pte_a, w.val[1] = e;
             w.n = 2;
             if (!(e & PTE_P))
                 page_fault(cpu, lin, err);
@@ -153,6 +157,7 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *gpa)
             uint64_t a = table + (((lin >> shift) & 0x1ff) << 3);
             uint8_t *p = pt_entry(cpu, a, 8);
             e = pt_load(p, 8);
+            w.ea[w.n] = a, w.val[w.n] = e;
             w.ent[w.n++] = p;
             if (!(e & PTE_P))
                 page_fault(cpu, lin, err);
@@ -201,9 +206,17 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *gpa)
     if (fetch && nxe && w.nx)
         page_fault(cpu, lin, err | PFERR_P);
 
-    /* Accessed flags on every level, dirty on the leaf for writes (SDM 4.8) */
-    for (unsigned i = 0; i < w.n; i++)
-        pt_set_bits(w.ent[i], w.size, PTE_A | ((write && i == w.n - 1) ? PTE_D : 0));
+    /* Accessed flags on every level, dirty on the leaf for writes (SDM 4.8).
+     * In VMX non-root operation setting a flag is a write to the paging
+     * structure: it goes through EPT again as one, which may VM-exit
+     * (SDM 28.2.3.2, 28.2.4.1). */
+    for (unsigned i = 0; i < w.n; i++) {
+        uint64_t bits = PTE_A | ((write && i == w.n - 1) ? PTE_D : 0);
+        uint8_t *p = w.ent[i];
+        if (unlikely(cpu->nonroot) && (w.val[i] & bits) != bits)
+            p = cpu_gpa_host(cpu, w.ea[i], w.size, ACC_WRITE | ACC_PTWALK);
+        pt_set_bits(p, w.size, bits);
+    }
 
     *gpa = w.leaf | (lin & page_mask);
     return true;
@@ -229,6 +242,8 @@ void cpu_update_tlb_ctx(struct cpu *cpu)
     uint8_t ctx = cpu->cpl == 3 ? 1 : 0;
     if (cpu->cpl != 3 && (cpu->cr4 & CR4_SMAP) && !(cpu->rflags & FL_AC))
         ctx |= 2;
+    if (cpu->cpl == 3 && (cpu->cr0 & CR0_AM) && (cpu->rflags & FL_AC))
+        ctx |= TLB_CTX_AC;
     cpu->tlb_ctx = ctx;
 }
 
@@ -240,6 +255,10 @@ void tlb_fill(struct cpu *cpu, uint64_t lin, uint8_t *host_page, unsigned acc)
     struct tlb_entry *e;
     if (acc & ACC_SUPER)
         return; /* implicit supervisor accesses do not use the fast path */
+    if ((cpu->tlb_ctx & TLB_CTX_AC) && !(acc & ACC_FETCH))
+        return; /* alignment checking: data accesses stay on the slow path */
+    if (unlikely(dbg_armed(cpu)) && !(acc & ACC_FETCH) && dbg_page_watched(cpu, page))
+        return; /* data breakpoints are checked on the slow path (debug.c) */
     if (acc & ACC_FETCH)
         e = &cpu->tlb.x[i];
     else if (acc & ACC_WRITE) {

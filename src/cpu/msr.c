@@ -114,6 +114,12 @@ static void write_tsc_adjust(struct cpu *cpu, uint64_t v)
     tsc_sync_lapic(cpu);
 }
 
+void cpu_lapic_written(struct cpu *cpu)
+{
+    if (cpu->lapic && lapic_has_event(cpu->lapic))
+        atomic_fetch_or(&cpu->events, EV_IRQ);
+}
+
 /* ---------- helpers ---------- */
 
 /* Memory types valid in PAT entries and MTRRs (SDM 11.12.3, 11.11.2.1):
@@ -325,6 +331,7 @@ int msr_write(struct cpu *cpu, uint32_t msr, uint64_t v)
             return -1;
         tsc_sync_lapic(cpu);
         lapic_set_tsc_deadline(cpu->lapic, v);
+        cpu_lapic_written(cpu); /* a deadline in the past fires at once */
         return 0;
     case MSR_IA32_EFER: return efer_write(cpu, v);
     case MSR_IA32_STAR: cpu->star = v; return 0;
@@ -349,8 +356,12 @@ int msr_write(struct cpu *cpu, uint32_t msr, uint64_t v)
         }
         if (mtrr_var_msr(msr))
             return mtrr_var_write(cpu, msr, v);
-        if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
-            return cpu->lapic ? lapic_msr_write(cpu->lapic, msr, v) : -1;
+        if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) {
+            if (!cpu->lapic || lapic_msr_write(cpu->lapic, msr, v) < 0)
+                return -1;
+            cpu_lapic_written(cpu);
+            return 0;
+        }
         /* read-only: PLATFORM_ID, FEATURE_CONTROL (locked), MTRRCAP,
          * ARCH_CAPABILITIES, MCG_CAP, the VMX capabilities; or absent */
         return -1;

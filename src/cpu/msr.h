@@ -68,6 +68,11 @@
 #define FEATURE_CONTROL_LOCK (1ull << 0)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 
+/* After the CPU wrote its own local APIC (APIC page, x2APIC MSRs, TSC
+ * deadline, CR8): make the loop look at what the write raised (a self IPI or
+ * self NMI, a deadline already passed, a TPR below a pending vector). */
+void cpu_lapic_written(struct cpu *cpu);
+
 /* RDMSR / WRMSR: 0 = done, -1 = #GP(0). */
 int msr_read(struct cpu *cpu, uint32_t msr, uint64_t *val);
 int msr_write(struct cpu *cpu, uint32_t msr, uint64_t val);

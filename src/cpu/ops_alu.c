@@ -16,6 +16,7 @@
  * CMP and TEST never write their destination, so a read-only memory
  * operand does not fault on them.
  */
+#include "cpu/fastpath.h"
 #include "cpu/mem.h"
 #include "cpu/ops_int.h"
 
@@ -162,3 +163,153 @@ H(op_dec_Ev) { alu_rm(cpu, in, ALU_DEC, in->osz, 0); }
 /* 40+r / 48+r (outside 64-bit mode only; the register is in in->rm) */
 H(op_inc_Zv) { alu_reg(cpu, ALU_INC, in->osz, in->rm & 7, false, 0); }
 H(op_dec_Zv) { alu_reg(cpu, ALU_DEC, in->osz, in->rm & 7, false, 0); }
+
+/* ---- specialised forms (fastpath.h) ----
+ * The same alu_calc()/alu_flags() with the operand size and the operand
+ * kind fixed at decode time: a register, or a flat 64-bit memory operand
+ * the TLB maps (else the generic handler runs). */
+
+/* Destination is r/m. */
+static inline __attribute__((always_inline)) void alu_fast_rm(struct cpu *cpu,
+                                                             const struct insn *in, unsigned k,
+                                                             unsigned size, bool mem, uint64_t s)
+{
+    uint64_t mask = size_mask(size), d;
+    void *p = NULL;
+    s &= mask;
+    if (mem) {
+        p = fp_host(cpu, in, size, alu_writes(k));
+        if (unlikely(!p)) {
+            fp_generic(cpu, in);
+            return;
+        }
+        d = fp_load(p, size);
+    } else {
+        d = fp_reg(cpu, in->rm, size);
+    }
+    bool cf = alu_uses_cf(k) && cpu_cf(cpu);
+    uint64_t r = alu_calc(k, d, s, cf) & mask;
+    if (alu_writes(k)) {
+        if (mem)
+            fp_store(p, size, r);
+        else
+            fp_set_reg(cpu, in->rm, size, r);
+    }
+    alu_flags(cpu, k, size, d, s, r, cf);
+}
+
+/* Destination is ModRM.reg (or rAX with ModRM-less rows: dst_reg 0, r/m
+ * source replaced by the immediate). */
+static inline __attribute__((always_inline)) void alu_fast_reg(struct cpu *cpu,
+                                                              const struct insn *in, unsigned k,
+                                                              unsigned size, bool mem)
+{
+    uint64_t mask = size_mask(size), s;
+    if (mem) {
+        void *p = fp_host(cpu, in, size, false);
+        if (unlikely(!p)) {
+            fp_generic(cpu, in);
+            return;
+        }
+        s = fp_load(p, size);
+    } else {
+        s = fp_reg(cpu, in->rm, size);
+    }
+    alu_reg(cpu, k, size, in->reg, true, s & mask);
+}
+
+#define ALU_FAST_RM(name, K)                                                               \
+    FP_H(name##_EvGv_r64) { alu_fast_rm(cpu, in, K, 8, false, cpu->r[in->reg]); }         \
+    FP_H(name##_EvGv_r32) { alu_fast_rm(cpu, in, K, 4, false, cpu->r[in->reg]); }         \
+    FP_H(name##_EvGv_m64) { alu_fast_rm(cpu, in, K, 8, true, cpu->r[in->reg]); }          \
+    FP_H(name##_EvGv_m32) { alu_fast_rm(cpu, in, K, 4, true, cpu->r[in->reg]); }          \
+    FP_H(name##_EvI_r64) { alu_fast_rm(cpu, in, K, 8, false, in->imm); }                  \
+    FP_H(name##_EvI_r32) { alu_fast_rm(cpu, in, K, 4, false, in->imm); }                  \
+    FP_H(name##_EvI_m64) { alu_fast_rm(cpu, in, K, 8, true, in->imm); }                   \
+    FP_H(name##_EvI_m32) { alu_fast_rm(cpu, in, K, 4, true, in->imm); }                   \
+    FP_H(name##_EbGb_r) { alu_fast_rm(cpu, in, K, 1, false, cpu->r[in->reg]); }           \
+    FP_H(name##_EbGb_m) { alu_fast_rm(cpu, in, K, 1, true, cpu->r[in->reg]); }            \
+    FP_H(name##_EbIb_r) { alu_fast_rm(cpu, in, K, 1, false, in->imm); }                   \
+    FP_H(name##_EbIb_m) { alu_fast_rm(cpu, in, K, 1, true, in->imm); }                    \
+    FP_H(name##_rAXIz_64) { alu_reg(cpu, K, 8, R_AX, false, in->imm); }                   \
+    FP_H(name##_rAXIz_32) { alu_reg(cpu, K, 4, R_AX, false, in->imm & 0xffffffffu); }     \
+    FP_H(name##_ALIb_any) { alu_reg(cpu, K, 1, R_AX, false, in->imm & 0xff); }
+
+/* The eight classic operations also have the reg-destination forms. */
+#define ALU_FAST_G(name, K)                                                                \
+    ALU_FAST_RM(name, K)                                                                   \
+    FP_H(name##_GvEv_r64) { alu_fast_reg(cpu, in, K, 8, false); }                          \
+    FP_H(name##_GvEv_r32) { alu_fast_reg(cpu, in, K, 4, false); }                          \
+    FP_H(name##_GvEv_m64) { alu_fast_reg(cpu, in, K, 8, true); }                           \
+    FP_H(name##_GvEv_m32) { alu_fast_reg(cpu, in, K, 4, true); }                           \
+    FP_H(name##_GbEb_r) { alu_fast_reg(cpu, in, K, 1, false); }                            \
+    FP_H(name##_GbEb_m) { alu_fast_reg(cpu, in, K, 1, true); }
+
+/* NOT, NEG, INC, DEC */
+#define ALU_FAST_UNARY(name, K)                                                            \
+    FP_H(name##_Ev_r64) { alu_fast_rm(cpu, in, K, 8, false, 0); }                          \
+    FP_H(name##_Ev_r32) { alu_fast_rm(cpu, in, K, 4, false, 0); }                          \
+    FP_H(name##_Ev_m64) { alu_fast_rm(cpu, in, K, 8, true, 0); }                           \
+    FP_H(name##_Ev_m32) { alu_fast_rm(cpu, in, K, 4, true, 0); }                           \
+    FP_H(name##_Eb_r) { alu_fast_rm(cpu, in, K, 1, false, 0); }                            \
+    FP_H(name##_Eb_m) { alu_fast_rm(cpu, in, K, 1, true, 0); }
+
+ALU_FAST_G(add, ALU_ADD)
+ALU_FAST_G(or, ALU_OR)
+ALU_FAST_G(adc, ALU_ADC)
+ALU_FAST_G(sbb, ALU_SBB)
+ALU_FAST_G(and, ALU_AND)
+ALU_FAST_G(sub, ALU_SUB)
+ALU_FAST_G(xor, ALU_XOR)
+ALU_FAST_G(cmp, ALU_CMP)
+ALU_FAST_RM(test, ALU_TEST)
+ALU_FAST_UNARY(not, ALU_NOT)
+ALU_FAST_UNARY(neg, ALU_NEG)
+ALU_FAST_UNARY(inc, ALU_INC)
+ALU_FAST_UNARY(dec, ALU_DEC)
+
+/* XOR/SUB of a register with itself (the zeroing idiom): the result is 0
+ * whatever the register holds. */
+FP_H(xor_zero_r)
+{
+    cpu->r[in->rm] = 0;
+    flags_lazy(cpu, LF_LOGIC, in->osz, 0, 0, 0);
+}
+
+static op_fn *pick_xor_self(const struct op_special *s, const struct cpu *cpu,
+                            const struct insn *in)
+{
+    if (in->mod == 3 && in->reg == in->rm && in->osz >= 4)
+        return xor_zero_r;
+    if (in->mod == 3)
+        return in->osz == 8 ? s->reg[0] : in->osz == 4 ? s->reg[1] : NULL;
+    if (!cpu->code64 || in->asz != 8)
+        return NULL;
+    return in->osz == 8 ? s->mem[0] : in->osz == 4 ? s->mem[1] : NULL;
+}
+
+#define SP_EV(g, f) { g, { f##_r64, f##_r32 }, { f##_m64, f##_m32 }, NULL, 0 }
+#define SP_EB(g, f, fl) { g, { f##_r, NULL }, { f##_m, NULL }, NULL, SP_ANYSZ | (fl) }
+#define SP_ACC(name)                                                                   \
+    { op_##name##_rAXIz, { name##_rAXIz_64, name##_rAXIz_32 }, { NULL, NULL }, sp_pick_osz, 0 }, \
+    { op_##name##_ALIb, { name##_ALIb_any, name##_ALIb_any }, { NULL, NULL }, sp_pick_osz, 0 }
+#define SP_ALU(name)                                                                   \
+    SP_EV(op_##name##_EvGv, name##_EvGv), SP_EV(op_##name##_GvEv, name##_GvEv),        \
+    SP_EV(op_##name##_EvIz, name##_EvI), SP_EV(op_##name##_EvIb, name##_EvI),          \
+    SP_EB(op_##name##_EbGb, name##_EbGb, SP_RM8 | SP_REG8),                            \
+    SP_EB(op_##name##_GbEb, name##_GbEb, SP_RM8 | SP_REG8),                            \
+    SP_EB(op_##name##_EbIb, name##_EbIb, SP_RM8), SP_ACC(name)
+
+const struct op_special ops_alu_special[] = {
+    { op_xor_EvGv, { xor_EvGv_r64, xor_EvGv_r32 }, { xor_EvGv_m64, xor_EvGv_m32 }, pick_xor_self, 0 },
+    SP_ALU(add), SP_ALU(or), SP_ALU(adc), SP_ALU(sbb), SP_ALU(and), SP_ALU(sub), SP_ALU(xor),
+    SP_ALU(cmp),
+    SP_EV(op_test_EvGv, test_EvGv), SP_EV(op_test_EvIz, test_EvI),
+    SP_EB(op_test_EbGb, test_EbGb, SP_RM8 | SP_REG8), SP_EB(op_test_EbIb, test_EbIb, SP_RM8),
+    SP_ACC(test),
+    SP_EV(op_not_Ev, not_Ev), SP_EV(op_neg_Ev, neg_Ev), SP_EV(op_inc_Ev, inc_Ev),
+    SP_EV(op_dec_Ev, dec_Ev),
+    SP_EB(op_not_Eb, not_Eb, SP_RM8), SP_EB(op_neg_Eb, neg_Eb, SP_RM8),
+    SP_EB(op_inc_Eb, inc_Eb, SP_RM8), SP_EB(op_dec_Eb, dec_Eb, SP_RM8),
+    { 0 },
+};

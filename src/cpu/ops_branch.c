@@ -15,6 +15,7 @@
 #include "cpu/ops_flow.h"
 
 #include "cpu/cpu.h"
+#include "cpu/fastpath.h"
 #include "cpu/mem.h"
 
 /* Validate a near-branch target and return it (truncated to osz). */
@@ -136,3 +137,100 @@ void op_jcxz_Jb(struct cpu *cpu, const struct insn *in)
     if (reg_get(cpu, R_CX, in->asz) == 0)
         jump_rel(cpu, in);
 }
+
+/* ---- specialised forms (fastpath.h): 64-bit mode ----
+ * Jcc is compiled once per condition so only the flags it reads are
+ * derived; CALL/RET/JMP take the TLB fast path for the stack or fall back
+ * to the generic handler (which raises any fault) before changing state. */
+
+static inline __attribute__((always_inline)) void jump64(struct cpu *cpu, uint64_t target)
+{
+    if (unlikely(!fp_canonical(target)))
+        cpu_gp0(cpu);
+    cpu->next_rip = target;
+}
+
+#define JCC64(cc, name)                                                                 \
+    FP_LAST(jcc64_##name)                                                                  \
+    {                                                                                   \
+        if (lf_cond(cpu, cc))                                                           \
+            jump64(cpu, cpu->next_rip + in->imm);                                       \
+    }
+JCC64(0, o)
+JCC64(1, no)
+JCC64(2, b)
+JCC64(3, ae)
+JCC64(4, e)
+JCC64(5, ne)
+JCC64(6, be)
+JCC64(7, a)
+JCC64(8, s)
+JCC64(9, ns)
+JCC64(10, p)
+JCC64(11, np)
+JCC64(12, l)
+JCC64(13, ge)
+JCC64(14, le)
+JCC64(15, g)
+
+static op_fn *const jcc64[16] = {
+    jcc64_o, jcc64_no, jcc64_b, jcc64_ae, jcc64_e, jcc64_ne, jcc64_be, jcc64_a,
+    jcc64_s, jcc64_ns, jcc64_p, jcc64_np, jcc64_l, jcc64_ge, jcc64_le, jcc64_g,
+};
+
+static op_fn *pick_jcc(const struct op_special *s, const struct cpu *cpu, const struct insn *in)
+{
+    return cpu->code64 ? jcc64[in->opc & 15] : NULL;
+}
+
+FP_LAST(jmp_J_64) { jump64(cpu, cpu->next_rip + in->imm); }
+FP_LAST(jmp_Ev_r64) { jump64(cpu, cpu->r[in->rm]); }
+
+static inline __attribute__((always_inline)) void call64(struct cpu *cpu, const struct insn *in,
+                                                        uint64_t target)
+{
+    uint64_t rsp = cpu->r[R_SP] - 8;
+    void *p = fp_stack(cpu, rsp, 8, true);
+    if (unlikely(!p || !fp_canonical(target))) {
+        fp_generic(cpu, in);
+        return;
+    }
+    fp_store(p, 8, cpu->next_rip);
+    cpu->r[R_SP] = rsp;
+    cpu->next_rip = target;
+}
+
+FP_LAST(call_Jz_64) { call64(cpu, in, cpu->next_rip + in->imm); }
+FP_LAST(call_Ev_r64) { call64(cpu, in, cpu->r[in->rm]); }
+
+FP_LAST(ret_64)
+{
+    uint64_t rsp = cpu->r[R_SP];
+    void *p = fp_stack(cpu, rsp, 8, false);
+    uint64_t target = p ? fp_load(p, 8) : 0;
+    if (unlikely(!p || !fp_canonical(target))) {
+        fp_generic(cpu, in);
+        return;
+    }
+    cpu->r[R_SP] = rsp + 8;
+    cpu->next_rip = target;
+}
+
+/* JMP/CALL Ev: the register form in 64-bit mode. */
+static op_fn *pick_reg64(const struct op_special *s, const struct cpu *cpu,
+                         const struct insn *in)
+{
+    return cpu->code64 && in->mod == 3 && in->osz == 8 ? s->reg[0] : NULL;
+}
+
+const struct op_special ops_branch_special[] = {
+    { op_jcc_Jb, { NULL, NULL }, { NULL, NULL }, pick_jcc, 0 },
+    { op_jcc_Jz, { NULL, NULL }, { NULL, NULL }, pick_jcc, 0 },
+    { op_jmp_Jb, { jmp_J_64, NULL }, { NULL, NULL }, sp_pick_code64, 0 },
+    { op_jmp_Jz, { jmp_J_64, NULL }, { NULL, NULL }, sp_pick_code64, 0 },
+    { op_call_Jz, { call_Jz_64, NULL }, { NULL, NULL }, sp_pick_code64, 0 },
+    { op_ret, { ret_64, NULL }, { NULL, NULL }, sp_pick_code64, 0 },
+    { op_jmp_Ev, { jmp_Ev_r64, NULL }, { NULL, NULL }, pick_reg64, 0 },
+    { op_call_Ev, { call_Ev_r64, NULL }, { NULL, NULL }, pick_reg64, 0 },
+    { 0 },
+};

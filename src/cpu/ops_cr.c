@@ -28,8 +28,10 @@
  * context) and, where translations can change, a full TLB flush.
  */
 #include "cpu/cpuid.h"
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/mem.h"
+#include "cpu/msr.h"
 #include "cpu/ops_sys.h"
 #include "hw/lapic.h"
 #include "vmx/vmx_hooks.h"
@@ -45,7 +47,6 @@
 
 #define DR6_FIXED1 0xffff0ff0ull /* bits 4-11 and 16-31 read as 1, bit 12 as 0 */
 #define DR6_WRITABLE 0xe00full   /* B0-B3, BD, BS, BT */
-#define DR6_BD (1ull << 13)
 #define DR7_FIXED1 0x400ull
 #define DR7_WRITABLE 0xffff23ffull /* L0-G3, LE, GE, GD, R/W and LEN fields */
 #define DR7_GD (1ull << 13)
@@ -193,8 +194,10 @@ static void cr8_write(struct cpu *cpu, uint64_t val)
     if (val & ~0xfull)
         cpu_gp0(cpu);
     cpu->cr8 = val;
-    if (cpu->lapic) /* also while the APIC is disabled (SDM 10.8.6.1) */
+    if (cpu->lapic) { /* also while the APIC is disabled (SDM 10.8.6.1) */
         lapic_set_tpr(cpu->lapic, (uint32_t)val << 4);
+        cpu_lapic_written(cpu);
+    }
     cpu_end_block(cpu); /* a lower priority may unmask a pending interrupt */
 }
 
@@ -301,7 +304,10 @@ void op_mov_DdRd(struct cpu *cpu, const struct insn *in)
             cpu_gp0(cpu);
         v = n == 6 ? (v & DR6_WRITABLE) | DR6_FIXED1 : (v & DR7_WRITABLE) | DR7_FIXED1;
     }
+    bool armed = dbg_armed(cpu);
     cpu->dr[n] = v;
+    if ((n == 7 || n < 4) && (armed || dbg_armed(cpu)))
+        dbg_regs_changed(cpu); /* watched pages change (debug.h) */
     if (n == 7)
         cpu_end_block(cpu); /* breakpoint enables may change */
 }

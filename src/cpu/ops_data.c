@@ -16,6 +16,7 @@
  *  - 90 (without REX.B) is NOP, not XCHG eAX,eAX: it does not clear the
  *    upper half of RAX in 64-bit mode.
  */
+#include "cpu/fastpath.h"
 #include "cpu/mem.h"
 #include "cpu/ops_int.h"
 
@@ -327,3 +328,103 @@ H(op_nop_Ev) {}
 
 /* UD2, UD1, UD0: always #UD. */
 H(op_ud) { cpu_ud(cpu); }
+
+/* ---- specialised forms (fastpath.h) ----
+ * Register forms and flat 64-bit memory forms of the moves, with the
+ * operand size fixed at decode time; a TLB miss runs the generic handler. */
+
+/* Read the r/m operand; false if the generic handler ran instead. */
+static inline __attribute__((always_inline)) bool mov_fast_src(struct cpu *cpu,
+                                                              const struct insn *in,
+                                                              unsigned size, uint64_t *v)
+{
+    void *p = fp_host(cpu, in, size, false);
+    if (unlikely(!p)) {
+        fp_generic(cpu, in);
+        return false;
+    }
+    *v = fp_load(p, size);
+    return true;
+}
+
+static inline __attribute__((always_inline)) void mov_fast_store(struct cpu *cpu,
+                                                                const struct insn *in,
+                                                                unsigned size, uint64_t v)
+{
+    void *p = fp_host(cpu, in, size, true);
+    if (unlikely(!p)) {
+        fp_generic(cpu, in);
+        return;
+    }
+    fp_store(p, size, v);
+}
+
+/* MOV Ev,Gv / Eb,Gb / Ev,Iz / Eb,Ib */
+FP_H(mov_EvGv_r64) { cpu->r[in->rm] = cpu->r[in->reg]; }
+FP_H(mov_EvGv_r32) { cpu->r[in->rm] = (uint32_t)cpu->r[in->reg]; }
+FP_H(mov_EvGv_m64) { mov_fast_store(cpu, in, 8, cpu->r[in->reg]); }
+FP_H(mov_EvGv_m32) { mov_fast_store(cpu, in, 4, cpu->r[in->reg]); }
+FP_H(mov_EbGb_r) { fp_set_reg(cpu, in->rm, 1, cpu->r[in->reg]); }
+FP_H(mov_EbGb_m) { mov_fast_store(cpu, in, 1, cpu->r[in->reg]); }
+FP_H(mov_EvIz_r64) { cpu->r[in->rm] = in->imm; }
+FP_H(mov_EvIz_r32) { cpu->r[in->rm] = (uint32_t)in->imm; }
+FP_H(mov_EvIz_m64) { mov_fast_store(cpu, in, 8, in->imm); }
+FP_H(mov_EvIz_m32) { mov_fast_store(cpu, in, 4, in->imm); }
+FP_H(mov_EbIb_r) { fp_set_reg(cpu, in->rm, 1, in->imm); }
+FP_H(mov_EbIb_m) { mov_fast_store(cpu, in, 1, in->imm); }
+FP_H(mov_ZvIv_64) { cpu->r[in->rm] = in->imm; }
+FP_H(mov_ZvIv_32) { cpu->r[in->rm] = (uint32_t)in->imm; }
+
+/* Loads into ModRM.reg: 'conv' turns the source into the 64-bit register
+ * value (operand size 4 zero-extends; byte destinations merge). */
+#define MOV_LOAD(name, size, conv)                                                 \
+    FP_H(name##_r) { uint64_t v = fp_reg(cpu, in->rm, size); conv; }               \
+    FP_H(name##_m)                                                                 \
+    {                                                                              \
+        uint64_t v;                                                                \
+        if (mov_fast_src(cpu, in, size, &v)) {                                     \
+            conv;                                                                  \
+        }                                                                          \
+    }
+
+MOV_LOAD(mov_GvEv64, 8, cpu->r[in->reg] = v)
+MOV_LOAD(mov_GvEv32, 4, cpu->r[in->reg] = v)
+MOV_LOAD(mov_GbEb, 1, fp_set_reg(cpu, in->reg, 1, v))
+MOV_LOAD(movzx_GvEb, 1, cpu->r[in->reg] = v)
+MOV_LOAD(movzx_GvEw, 2, cpu->r[in->reg] = v)
+MOV_LOAD(movsx_GvEb64, 1, cpu->r[in->reg] = (uint64_t)(int64_t)(int8_t)v)
+MOV_LOAD(movsx_GvEb32, 1, cpu->r[in->reg] = (uint32_t)(int32_t)(int8_t)v)
+MOV_LOAD(movsx_GvEw64, 2, cpu->r[in->reg] = (uint64_t)(int64_t)(int16_t)v)
+MOV_LOAD(movsx_GvEw32, 2, cpu->r[in->reg] = (uint32_t)(int32_t)(int16_t)v)
+MOV_LOAD(movsxd_GvEd64, 4, cpu->r[in->reg] = (uint64_t)(int64_t)(int32_t)v)
+MOV_LOAD(cmovcc64, 8, if (lf_cond(cpu, in->opc & 15)) cpu->r[in->reg] = v)
+MOV_LOAD(cmovcc32, 4, cpu->r[in->reg] = lf_cond(cpu, in->opc & 15) ? v : (uint32_t)cpu->r[in->reg])
+
+/* LEA with 64-bit addressing */
+FP_H(lea_GvM_64) { cpu->r[in->reg] = fp_ea(cpu, in); }
+FP_H(lea_GvM_32) { cpu->r[in->reg] = (uint32_t)fp_ea(cpu, in); }
+
+/* SETcc Eb */
+FP_H(setcc_Eb_r) { fp_set_reg(cpu, in->rm, 1, lf_cond(cpu, in->opc & 15)); }
+FP_H(setcc_Eb_m) { mov_fast_store(cpu, in, 1, lf_cond(cpu, in->opc & 15)); }
+
+#define SP_MOV(g, r64, r32, m64, m32, fl) { g, { r64, r32 }, { m64, m32 }, NULL, fl }
+
+const struct op_special ops_data_special[] = {
+    SP_MOV(op_mov_EvGv, mov_EvGv_r64, mov_EvGv_r32, mov_EvGv_m64, mov_EvGv_m32, 0),
+    SP_MOV(op_mov_GvEv, mov_GvEv64_r, mov_GvEv32_r, mov_GvEv64_m, mov_GvEv32_m, 0),
+    SP_MOV(op_mov_EbGb, mov_EbGb_r, NULL, mov_EbGb_m, NULL, SP_ANYSZ | SP_RM8 | SP_REG8),
+    SP_MOV(op_mov_GbEb, mov_GbEb_r, NULL, mov_GbEb_m, NULL, SP_ANYSZ | SP_RM8 | SP_REG8),
+    SP_MOV(op_mov_EvIz, mov_EvIz_r64, mov_EvIz_r32, mov_EvIz_m64, mov_EvIz_m32, 0),
+    SP_MOV(op_mov_EbIb, mov_EbIb_r, NULL, mov_EbIb_m, NULL, SP_ANYSZ | SP_RM8),
+    { op_mov_ZvIv, { mov_ZvIv_64, mov_ZvIv_32 }, { NULL, NULL }, sp_pick_osz, 0 },
+    SP_MOV(op_movzx_GvEb, movzx_GvEb_r, movzx_GvEb_r, movzx_GvEb_m, movzx_GvEb_m, SP_RM8),
+    SP_MOV(op_movzx_GvEw, movzx_GvEw_r, movzx_GvEw_r, movzx_GvEw_m, movzx_GvEw_m, 0),
+    SP_MOV(op_movsx_GvEb, movsx_GvEb64_r, movsx_GvEb32_r, movsx_GvEb64_m, movsx_GvEb32_m, SP_RM8),
+    SP_MOV(op_movsx_GvEw, movsx_GvEw64_r, movsx_GvEw32_r, movsx_GvEw64_m, movsx_GvEw32_m, 0),
+    SP_MOV(op_movsxd_GvEd, movsxd_GvEd64_r, NULL, movsxd_GvEd64_m, NULL, 0),
+    SP_MOV(op_cmovcc_GvEv, cmovcc64_r, cmovcc32_r, cmovcc64_m, cmovcc32_m, 0),
+    SP_MOV(op_lea_GvM, NULL, NULL, lea_GvM_64, lea_GvM_32, 0),
+    SP_MOV(op_setcc_Eb, setcc_Eb_r, NULL, setcc_Eb_m, NULL, SP_ANYSZ | SP_RM8),
+    { 0 },
+};

@@ -14,6 +14,7 @@
  * Hardware task switches (JMP/CALL to a TSS or task gate, IRET with NT=1)
  * are not supported: they are reported once and raise #GP.
  */
+#include "cpu/debug.h"
 #include "cpu/exec.h"
 #include "cpu/mem.h"
 #include "cpu/ops_seg.h"
@@ -492,6 +493,7 @@ void op_into(struct cpu *cpu, const struct insn *in)
 
 void op_int1(struct cpu *cpu, const struct insn *in)
 {
+    dbg_icebp(cpu); /* pending breakpoint traps go with this #DB */
     cpu_deliver(cpu, EXC_DB, EV_KIND_PRIV_SOFT, NO_ERR);
 }
 

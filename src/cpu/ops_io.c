@@ -16,6 +16,7 @@
 #include "cpu/ops_flow.h"
 
 #include "cpu/cpu.h"
+#include "cpu/debug.h"
 #include "cpu/mem.h"
 
 static bool io_bitmap_allows(struct cpu *cpu, uint16_t port, unsigned size)
@@ -38,6 +39,8 @@ static bool io_bitmap_allows(struct cpu *cpu, uint16_t port, unsigned size)
 
 bool io_allowed(struct cpu *cpu, uint16_t port, unsigned size)
 {
+    if (unlikely(dbg_armed(cpu)))
+        dbg_io_access(cpu, port, size); /* I/O breakpoints (debug.c) */
     if (!(cpu->cr0 & CR0_PE))
         return true;
     if (!(cpu->rflags & FL_VM) && cpu->cpl <= ((cpu->rflags >> 12) & 3))

@@ -16,6 +16,7 @@
  *    are undefined; we leave them unchanged.
  * Products and dividends are computed in 128-bit arithmetic.
  */
+#include "cpu/fastpath.h"
 #include "cpu/mem.h"
 #include "cpu/ops_int.h"
 
@@ -24,7 +25,8 @@ typedef __int128 s128;
 
 static inline void mul_flags(struct cpu *cpu, uint64_t lo, unsigned size, bool overflow)
 {
-    flags_set(cpu, FL_ARITH, int_szp(lo, size) | (overflow ? FL_CF | FL_OF : 0));
+    /* SF/ZF/PF from the low half, evaluated lazily; CF = OF = overflow, AF 0. */
+    flags_lazy(cpu, LF_SZP, size, 0, overflow ? FL_CF | FL_OF : 0, lo & size_mask(size));
 }
 
 /* Write a double-width result: AX for bytes, else rDX:rAX. */
@@ -63,9 +65,9 @@ static inline void mul1(struct cpu *cpu, const struct insn *in, unsigned size, b
 }
 
 /* Two/three-operand IMUL: Gv = a * b truncated. */
-static inline void imul_trunc(struct cpu *cpu, const struct insn *in, uint64_t a, uint64_t b)
+static inline void imul_trunc(struct cpu *cpu, const struct insn *in, unsigned size, uint64_t a,
+                              uint64_t b)
 {
-    unsigned size = in->osz;
     s128 p = (s128)sign_extend(a, size) * sign_extend(b, size);
     uint64_t lo = (uint64_t)p & size_mask(size);
     reg_set(cpu, in->reg, size, lo);
@@ -134,7 +136,26 @@ H(op_idiv_Ev) { div1(cpu, in, in->osz, true); }
 H(op_imul_GvEv)
 {
     uint64_t b = op_read_rm(cpu, in, in->osz);
-    imul_trunc(cpu, in, reg_get(cpu, in->reg, in->osz), b);
+    imul_trunc(cpu, in, in->osz, reg_get(cpu, in->reg, in->osz), b);
 }
-H(op_imul_GvEvIz) { imul_trunc(cpu, in, op_read_rm(cpu, in, in->osz), in->imm); }
-H(op_imul_GvEvIb) { imul_trunc(cpu, in, op_read_rm(cpu, in, in->osz), in->imm); }
+H(op_imul_GvEvIz) { imul_trunc(cpu, in, in->osz, op_read_rm(cpu, in, in->osz), in->imm); }
+H(op_imul_GvEvIb) { imul_trunc(cpu, in, in->osz, op_read_rm(cpu, in, in->osz), in->imm); }
+
+/* ---- specialised forms (fastpath.h): register operands of size 8 / 4 ---- */
+
+FP_H(imul_GvEv_r64) { imul_trunc(cpu, in, 8, cpu->r[in->reg], cpu->r[in->rm]); }
+FP_H(imul_GvEv_r32) { imul_trunc(cpu, in, 4, (uint32_t)cpu->r[in->reg], (uint32_t)cpu->r[in->rm]); }
+FP_H(imul_GvEvI_r64) { imul_trunc(cpu, in, 8, cpu->r[in->rm], in->imm); }
+FP_H(imul_GvEvI_r32) { imul_trunc(cpu, in, 4, (uint32_t)cpu->r[in->rm], in->imm); }
+FP_H(mul_Ev_r64) { mul1(cpu, in, 8, false); }
+FP_H(mul_Ev_r32) { mul1(cpu, in, 4, false); }
+FP_H(imul_Ev_r64) { mul1(cpu, in, 8, true); }
+FP_H(imul_Ev_r32) { mul1(cpu, in, 4, true); }
+
+#define SP_MUL(g, f) { g, { f##_r64, f##_r32 }, { NULL, NULL }, NULL, 0 }
+
+const struct op_special ops_muldiv_special[] = {
+    SP_MUL(op_imul_GvEv, imul_GvEv), SP_MUL(op_imul_GvEvIz, imul_GvEvI),
+    SP_MUL(op_imul_GvEvIb, imul_GvEvI), SP_MUL(op_mul_Ev, mul_Ev), SP_MUL(op_imul_Ev, imul_Ev),
+    { 0 },
+};

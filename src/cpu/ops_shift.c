@@ -22,6 +22,7 @@
  *    shifted through dest:src:dest (a 48-bit pattern).  OF uses the "sign
  *    changed" rule of count 1 for every count.
  */
+#include "cpu/fastpath.h"
 #include "cpu/mem.h"
 #include "cpu/ops_int.h"
 
@@ -36,8 +37,9 @@ static inline unsigned shift_count_mask(unsigned size)
 
 /*
  * Compute the result of shift/rotate 'k' of d (masked to size) by a nonzero
- * masked count; return the result and put the new flag bits in *fl and the
- * flags the operation defines in *fmask.
+ * masked count; return the result and put the new CF/OF bits in *fl and the
+ * flags the operation defines in *fmask (rotates: CF|OF; shifts: all six,
+ * SF/ZF/PF from the result, AF cleared — see shift_flags()).
  */
 static inline uint64_t shift_calc(unsigned k, unsigned size, uint64_t d, unsigned count, bool cf_in,
                                   uint64_t *fl, uint64_t *fmask)
@@ -104,11 +106,18 @@ static inline uint64_t shift_calc(unsigned k, unsigned size, uint64_t d, unsigne
         break;
     }
     }
-    uint64_t f = (cf ? FL_CF : 0) | (of ? FL_OF : 0);
-    if (*fmask == FL_ARITH)
-        f |= int_szp(r, size);
-    *fl = f;
+    *fl = (cf ? FL_CF : 0) | (of ? FL_OF : 0);
     return r;
+}
+
+/* Rotates write CF and OF; shifts write all six flags lazily (LF_SZP). */
+static inline void shift_flags(struct cpu *cpu, unsigned size, uint64_t r, uint64_t fl,
+                               uint64_t fmask)
+{
+    if (fmask == FL_ARITH)
+        flags_lazy(cpu, LF_SZP, size, 0, fl, r);
+    else
+        flags_set(cpu, fmask, fl);
 }
 
 /* One helper for every group-2 form. */
@@ -127,7 +136,7 @@ static inline void shift_rm(struct cpu *cpu, const struct insn *in, unsigned k, 
     uint64_t fl, fmask;
     uint64_t r = shift_calc(k, size, d, count, cf_in, &fl, &fmask);
     int_rmw_commit(cpu, &m, r);
-    flags_set(cpu, fmask, fl);
+    shift_flags(cpu, size, r, fl, fmask);
 }
 
 #define H(name) void name(struct cpu *cpu, const struct insn *in)
@@ -186,10 +195,57 @@ static inline void dshift_rm(struct cpu *cpu, const struct insn *in, bool left, 
     }
     int_rmw_commit(cpu, &m, r);
     uint64_t of = ((r ^ d) >> (bits - 1)) & 1;
-    flags_set(cpu, FL_ARITH, int_szp(r, size) | (cf ? FL_CF : 0) | (of ? FL_OF : 0));
+    flags_lazy(cpu, LF_SZP, size, 0, (cf ? FL_CF : 0) | (of ? FL_OF : 0), r);
 }
 
 H(op_shld_EvGvIb) { dshift_rm(cpu, in, true, (unsigned)in->imm); }
 H(op_shld_EvGvCL) { dshift_rm(cpu, in, true, (uint8_t)cpu->r[R_CX]); }
 H(op_shrd_EvGvIb) { dshift_rm(cpu, in, false, (unsigned)in->imm); }
 H(op_shrd_EvGvCL) { dshift_rm(cpu, in, false, (uint8_t)cpu->r[R_CX]); }
+
+/* ---- specialised forms (fastpath.h): register operands of size 8 / 4 ---- */
+
+static inline __attribute__((always_inline)) void shift_fast_reg(struct cpu *cpu,
+                                                                const struct insn *in,
+                                                                unsigned k, unsigned size,
+                                                                unsigned count)
+{
+    count &= shift_count_mask(size);
+    uint64_t d = fp_reg(cpu, in->rm, size);
+    if (count == 0) {
+        fp_set_reg(cpu, in->rm, size, d); /* 32-bit register: zero-extends */
+        return;
+    }
+    bool cf_in = (k == SH_RCL || k == SH_RCR) && cpu_cf(cpu);
+    uint64_t fl, fmask;
+    uint64_t r = shift_calc(k, size, d, count, cf_in, &fl, &fmask);
+    fp_set_reg(cpu, in->rm, size, r);
+    shift_flags(cpu, size, r, fl, fmask);
+}
+
+#define SHIFT_FAST(name, K)                                                             \
+    FP_H(name##_EvIb_r64) { shift_fast_reg(cpu, in, K, 8, (unsigned)in->imm); }         \
+    FP_H(name##_EvIb_r32) { shift_fast_reg(cpu, in, K, 4, (unsigned)in->imm); }         \
+    FP_H(name##_Ev1_r64) { shift_fast_reg(cpu, in, K, 8, 1); }                          \
+    FP_H(name##_Ev1_r32) { shift_fast_reg(cpu, in, K, 4, 1); }                          \
+    FP_H(name##_EvCL_r64) { shift_fast_reg(cpu, in, K, 8, (uint8_t)cpu->r[R_CX]); }     \
+    FP_H(name##_EvCL_r32) { shift_fast_reg(cpu, in, K, 4, (uint8_t)cpu->r[R_CX]); }
+
+SHIFT_FAST(rol, SH_ROL)
+SHIFT_FAST(ror, SH_ROR)
+SHIFT_FAST(rcl, SH_RCL)
+SHIFT_FAST(rcr, SH_RCR)
+SHIFT_FAST(shl, SH_SHL)
+SHIFT_FAST(shr, SH_SHR)
+SHIFT_FAST(sar, SH_SAR)
+
+#define SP_SHIFT_FORM(name, form)                                                       \
+    { op_##name##_##form, { name##_##form##_r64, name##_##form##_r32 }, { NULL, NULL }, NULL, 0 }
+#define SP_SHIFT(name)                                                                  \
+    SP_SHIFT_FORM(name, EvIb), SP_SHIFT_FORM(name, Ev1), SP_SHIFT_FORM(name, EvCL)
+
+const struct op_special ops_shift_special[] = {
+    SP_SHIFT(rol), SP_SHIFT(ror), SP_SHIFT(rcl), SP_SHIFT(rcr),
+    SP_SHIFT(shl), SP_SHIFT(shr), SP_SHIFT(sar),
+    { 0 },
+};

@@ -11,6 +11,7 @@
 #include "cpu/ops_flow.h"
 
 #include "cpu/cpu.h"
+#include "cpu/fastpath.h"
 #include "cpu/mem.h"
 
 void op_push_Zv(struct cpu *cpu, const struct insn *in)
@@ -202,3 +203,44 @@ void op_leave(struct cpu *cpu, const struct insn *in)
     stack_set_rsp(cpu, sp + osz);
     reg_set(cpu, R_BP, osz, v);
 }
+
+/* ---- specialised forms (fastpath.h): 64-bit pushes and pops ----
+ * SS has no base or limit in 64-bit mode and RSP is the stack pointer; a
+ * TLB miss (or a non-canonical RSP, which never hits) runs the generic
+ * handler, which raises the fault before anything changes. */
+
+static inline __attribute__((always_inline)) void push64(struct cpu *cpu, const struct insn *in,
+                                                        uint64_t v)
+{
+    uint64_t rsp = cpu->r[R_SP] - 8;
+    void *p = fp_stack(cpu, rsp, 8, true);
+    if (unlikely(!p)) {
+        fp_generic(cpu, in);
+        return;
+    }
+    fp_store(p, 8, v);
+    cpu->r[R_SP] = rsp;
+}
+
+FP_H(push_Zv_64) { push64(cpu, in, cpu->r[in->rm]); }
+FP_H(push_I_64) { push64(cpu, in, in->imm); }
+
+FP_H(pop_Zv_64)
+{
+    uint64_t rsp = cpu->r[R_SP];
+    void *p = fp_stack(cpu, rsp, 8, false);
+    if (unlikely(!p)) {
+        fp_generic(cpu, in);
+        return;
+    }
+    cpu->r[R_SP] = rsp + 8;
+    cpu->r[in->rm] = fp_load(p, 8); /* POP RSP: the popped value wins */
+}
+
+const struct op_special ops_stack_special[] = {
+    { op_push_Zv, { push_Zv_64, NULL }, { NULL, NULL }, sp_pick_osz, 0 },
+    { op_pop_Zv, { pop_Zv_64, NULL }, { NULL, NULL }, sp_pick_osz, 0 },
+    { op_push_Iz, { push_I_64, NULL }, { NULL, NULL }, sp_pick_osz, 0 },
+    { op_push_Ib, { push_I_64, NULL }, { NULL, NULL }, sp_pick_osz, 0 },
+    { 0 },
+};

@@ -176,6 +176,16 @@ static void log_error(struct lapic *l, uint32_t bits, bool raise)
         atomic_fetch_or(&l->ev, EV_ERR);
 }
 
+/* NMIs are edges and are counted, so a second one before the CPU took the
+ * first is reported (LAPIC_EV_NMI2) instead of merging with it.  The count
+ * is raised before the hint and read after the hint is cleared, so every
+ * NMI is reported exactly once (lapic_take_events). */
+static void post_nmi(struct lapic *l)
+{
+    atomic_fetch_add(&l->nmi_count, 1);
+    atomic_fetch_or(&l->ev, LAPIC_EV_NMI);
+}
+
 /* Returns true if something was recorded (worth a kick). */
 static bool deliver(struct lapic *l, int dm, int vector, bool level)
 {
@@ -201,7 +211,7 @@ static bool deliver(struct lapic *l, int dm, int vector, bool level)
         atomic_fetch_or(&l->ev, LAPIC_EV_INTR);
         return true;
     case APIC_DM_NMI:
-        atomic_fetch_or(&l->ev, LAPIC_EV_NMI);
+        post_nmi(l);
         return true;
     case APIC_DM_INIT:
         atomic_fetch_or(&l->ev, LAPIC_EV_INIT);
@@ -263,7 +273,7 @@ static void set_lint(struct lapic *l, int pin, int level)
             atomic_fetch_or(&l->ev, LAPIC_EV_EXTINT);
             kick(l);
         } else if (pin == 1 && level && !old) {
-            atomic_fetch_or(&l->ev, LAPIC_EV_NMI);
+            post_nmi(l);
             kick(l);
         }
         return;
@@ -324,7 +334,11 @@ uint32_t lapic_take_events(struct lapic *l)
     uint32_t e = atomic_fetch_and(&l->ev, ~(EV_EDGE | EV_ERR));
     if (e & EV_ERR)
         fire_lvt_fixed(l, LAPIC_LVT_ERROR_I);
-    uint32_t out = e & EV_EDGE;
+    uint32_t out = e & (EV_EDGE & ~LAPIC_EV_NMI);
+    if (e & LAPIC_EV_NMI) {
+        uint32_t n = atomic_exchange(&l->nmi_count, 0);
+        out |= (n >= 1 ? LAPIC_EV_NMI : 0) | (n >= 2 ? LAPIC_EV_NMI2 : 0);
+    }
     atomic_fetch_and(&l->ev, ~(LAPIC_EV_INTR | LAPIC_EV_EXTINT));
     if (compute_pending(l) >= 0) {
         atomic_fetch_or(&l->ev, LAPIC_EV_INTR);
@@ -499,7 +513,9 @@ static uint64_t tsc_to_ns(const struct lapic *l, uint64_t tsc)
 
 static uint32_t timer_ccr(struct lapic *l, uint64_t now)
 {
-    if (!l->timer_icr || timer_mode(l) == TIMER_TSC_DEADLINE)
+    /* A stopped timer reads 0: one-shot expired, or a periodic timer that
+     * was switched from an expired one-shot (it is not re-armed). */
+    if (!l->timer_icr || timer_mode(l) == TIMER_TSC_DEADLINE || l->timer_deadline == CLOCK_NEVER)
         return 0;
     if (now < l->timer_start)
         return l->timer_icr;
@@ -891,6 +907,7 @@ void lapic_reset(struct lapic *l, bool init)
         l->apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_EN | (l->bsp ? APIC_BASE_BSP : 0);
         atomic_store(&l->id, l->initial_id);
         atomic_store(&l->ev, 0);
+        atomic_store(&l->nmi_count, 0);
         atomic_store(&l->sipi_vector, 0);
     }
     reset_regs(l);

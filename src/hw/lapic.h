@@ -120,6 +120,8 @@ enum {
 #define LAPIC_EV_SIPI (1u << 2)
 #define LAPIC_EV_EXTINT (1u << 3) /* level: ExtINT pending, do an INTA cycle (pic_ack) */
 #define LAPIC_EV_INTR (1u << 4)   /* level: lapic_pending_vector() >= 0 */
+#define LAPIC_EV_NMI2 (1u << 5)   /* with LAPIC_EV_NMI: a second NMI arrived before
+                                     the first was taken (the CPU may latch it) */
 
 /* ESR bits (SDM 10.5.3) */
 #define LAPIC_ESR_SEND_ILLEGAL (1u << 5)
@@ -154,6 +156,7 @@ struct lapic {
     _Atomic uint32_t irr[8];
     _Atomic uint32_t tmr[8];
     _Atomic uint32_t ev;          /* LAPIC_EV_* (edge bits + level hints) */
+    _Atomic uint32_t nmi_count;   /* NMIs accepted and not yet taken */
     _Atomic uint32_t sipi_vector;
     _Atomic uint32_t esr_pending; /* errors not yet latched into ESR */
     _Atomic uint32_t id;          /* x2APIC ID (xAPIC ID = low 8 bits) */

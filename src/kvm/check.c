@@ -199,8 +199,8 @@ bool check_kvm_nested(const struct check_facts *f, char *reason, size_t n, enum 
                             "hardware virtualization and offers them no VMX "
                             "(KVM_GET_SUPPORTED_CPUID has no VMX, KVM_CAP_NESTED_STATE is %d); "
                             "no module option changes that: nested VMX on KVM needs kvm_intel "
-                            "on a host whose CPU has VT-x",
-                 k->cap_nested_state);
+                            "on a host whose CPU has VT-x, enabled there with `%s` and `%s`",
+                 k->cap_nested_state, CHECK_CMD_RELOAD, CHECK_CMD_PERSIST);
         return false;
     }
     if (k->mod_amd && !k->vmx_in_cpuid) {

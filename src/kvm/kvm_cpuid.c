@@ -17,8 +17,6 @@
 
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_CX16 (1u << 13)
-#define CPUID1_ECX_XSAVE (1u << 26)
-#define CPUID1_ECX_AVX (1u << 28)
 #define CPUID1_EDX_HTT (1u << 28)
 #define CPUID81_ECX_SVM (1u << 2)
 
@@ -99,12 +97,13 @@ void kvm_cpuid_for_vcpu(struct kvm_cpuid2 *c, unsigned apic_id, unsigned ncpus, 
 void kvm_cpuid_pvm_quirks(struct kvm_cpuid2 *c)
 {
     /* kvm_pvm emulates guest kernel code instruction by instruction, and
-     * its emulator fails (KVM_EXIT_INTERNAL_ERROR, emulation failure) on
-     *   LOCK CMPXCHG16B — the Debian kernel stops in SLUB's cmpxchg_double;
-     *   XRSTOR          — the kernel's FPU init (fpu__init_system_xstate).
-     * Without CPUID.1:ECX[13] (CX16) and [26] (XSAVE) guests take other
-     * paths (FXSAVE/FXRSTOR); AVX needs XSAVE, so it goes too. */
+     * its emulator fails on LOCK CMPXCHG16B (KVM_EXIT_INTERNAL_ERROR,
+     * emulation failure: the Debian kernel stops early in SLUB's
+     * cmpxchg_double).  Without CPUID.1:ECX[13] guests take other paths.
+     * (Its emulator also fails on XRSTOR, but kvm_pvm reports the host's
+     * XSAVE/AVX bits to the guest whatever KVM_SET_CPUID2 says, so that
+     * one cannot be hidden here: a Linux guest needs "noxsave".) */
     struct kvm_cpuid_entry2 *e = kvm_cpuid_find(c, 1, 0);
     if (e)
-        e->ecx &= ~(CPUID1_ECX_CX16 | CPUID1_ECX_XSAVE | CPUID1_ECX_AVX);
+        e->ecx &= ~CPUID1_ECX_CX16;
 }

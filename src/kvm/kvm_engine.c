@@ -22,12 +22,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hw/clock.h"
 #include "kvm/kvm_priv.h"
 
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_FEATURE_CONTROL 0x3a
+#define FEATURE_CONTROL_LOCK (1ull << 0)
+#define FEATURE_CONTROL_VMX (1ull << 2)
 #define TIMER_MAX_SLEEP_NS 10000000ull /* console input and --timeout granularity */
 
 static int kick_signal(void)
@@ -132,6 +136,13 @@ static int create_vcpu(struct kvm_engine *k, unsigned i, const struct kvm_cpuid2
         if (n < 0)
             return -1;
         k->vmx_msrs = (unsigned)n;
+        /* IA32_FEATURE_CONTROL as firmware leaves it for a hypervisor
+         * guest (and as the software engine reports it): locked, VMX
+         * outside SMX enabled (SDM Vol. 3C 23.7). */
+        if (set_msr(v, MSR_FEATURE_CONTROL, FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX) != 0) {
+            snprintf(what, sizeof what, "KVM_SET_MSRS (IA32_FEATURE_CONTROL) on vCPU %u", i);
+            return fail(what);
+        }
     }
     return kvm_irq_setup_lapic(k, v);
 }
@@ -167,6 +178,12 @@ int kvm_engine_create(struct machine *m)
     k->m = m;
     k->ncpus = m->cfg.ncpus;
     k->sys_fd = k->vm_fd = -1;
+    pthread_mutex_init(&k->tlock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* clock_host_ns() deadlines */
+    pthread_cond_init(&k->tcond, &ca);
+    pthread_condattr_destroy(&ca);
     for (unsigned i = 0; i < MACHINE_MAX_CPUS; i++)
         k->vcpu[i].fd = -1;
     snprintf(k->flavour, sizeof k->flavour, "%s", h.flavour);
@@ -207,10 +224,26 @@ int kvm_engine_create(struct machine *m)
     return 0;
 }
 
+void kvm_engine_wake(struct kvm_engine *k)
+{
+    pthread_mutex_lock(&k->tlock);
+    pthread_cond_broadcast(&k->tcond);
+    pthread_mutex_unlock(&k->tlock);
+}
+
+void kvm_engine_wait_until(struct kvm_engine *k, uint64_t deadline_ns)
+{
+    struct timespec ts = {
+        .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+        .tv_nsec = (long)(deadline_ns % 1000000000ull),
+    };
+    pthread_cond_timedwait(&k->tcond, &k->tlock, &ts);
+}
+
 /* PIT, RTC, console input and --timeout, as the software engine's poll
  * hook does them.  A vCPU that writes a device bumps write_gen and wakes
  * us if the new deadline is before timer_sleep_until; checking write_gen
- * under m->lock before sleeping closes the window between computing the
+ * under tlock before sleeping closes the window between computing the
  * deadline and waiting (the vCPU's wake-up needs the same lock). */
 static void *kvm_timer_thread(void *arg)
 {
@@ -223,24 +256,13 @@ static void *kvm_timer_thread(void *arg)
         uint64_t d = machine_timers_deadline(m);
         if (d > now + TIMER_MAX_SLEEP_NS)
             d = now + TIMER_MAX_SLEEP_NS;
-        pthread_mutex_lock(&m->lock);
+        pthread_mutex_lock(&k->tlock);
         atomic_store(&k->timer_sleep_until, d);
-        uint64_t t = clock_host_ns();
-        if (!atomic_load(&m->stopping) && atomic_load(&k->write_gen) == gen && d > t) {
-            /* m->wake uses CLOCK_REALTIME (default condattr) */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            uint64_t wait = d - t;
-            ts.tv_sec += (time_t)(wait / 1000000000ull);
-            ts.tv_nsec += (long)(wait % 1000000000ull);
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&m->wake, &m->lock, &ts);
-        }
+        if (!atomic_load(&m->stopping) && atomic_load(&k->write_gen) == gen &&
+            d > clock_host_ns())
+            kvm_engine_wait_until(k, d);
         atomic_store(&k->timer_sleep_until, 0);
-        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&k->tlock);
     }
     return NULL;
 }
@@ -281,6 +303,7 @@ void kvm_engine_kick(struct kvm_engine *k)
         if (atomic_load(&v->started))
             pthread_kill(v->thread, kick_signal());
     }
+    kvm_engine_wake(k);
 }
 
 void kvm_engine_print_stats(struct kvm_engine *k, FILE *f, double wall_s)
@@ -337,5 +360,7 @@ void kvm_engine_destroy(struct kvm_engine *k)
         close(k->vm_fd);
     if (k->sys_fd >= 0)
         close(k->sys_fd);
+    pthread_cond_destroy(&k->tcond);
+    pthread_mutex_destroy(&k->tlock);
     free(k);
 }

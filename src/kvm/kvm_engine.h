@@ -33,9 +33,11 @@
  * device with it), else /dev/kvm. */
 const char *kvm_device_path(void);
 
-/* Can this host's KVM run the guest cfg describes (vCPU count, nested
- * VMX when cfg->nested)?  0 = yes (why: a short description of the KVM),
- * -1 = no (why: the reason).  Creates and drops a throw-away VM. */
+/* Should --accel auto run the guest cfg describes on this host's KVM
+ * (usable, enough vCPUs, nested VMX when cfg->nested, and not kvm_pvm,
+ * which is slower than the software engine)?  0 = yes (why: a short
+ * description of the KVM), -1 = no (why: the reason).  Creates and drops
+ * a throw-away VM. */
 int kvm_engine_probe(const struct machine_config *cfg, char *why, size_t n);
 
 /* Build the KVM VM for a machine whose devices and kernel are in place

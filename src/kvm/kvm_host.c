@@ -172,6 +172,14 @@ int kvm_engine_probe(const struct machine_config *cfg, char *why, size_t n)
     kvm_host_probe(kvm_device_path(), &h);
     if (kvm_host_unusable_reason(&h, cfg->ncpus, cfg->nested, why, n))
         return -1;
+    /* kvm_pvm can run guests, but it emulates guest kernel code about 40
+     * times slower than the software engine runs it, and its emulator
+     * fails on instructions Linux uses (XRSTOR): auto never prefers it. */
+    if (!strcmp(h.flavour, "pvm")) {
+        snprintf(why, n, "%s is PVM-backed (kvm_pvm), which emulates guest kernel code "
+                         "slower than the software engine; --accel kvm forces it", h.path);
+        return -1;
+    }
     snprintf(why, n, "%s, KVM flavour %s%s", h.path, h.flavour,
              cfg->nested ? ", nested VMX" : "");
     return 0;

@@ -49,9 +49,12 @@ struct kvm_engine {
     unsigned vmx_msrs;      /* VMX capability MSRs handed to each vCPU */
     struct kvm_vcpu vcpu[MACHINE_MAX_CPUS];
     /* timer thread (machine_timers_poll) and how vCPUs wake it when a
-     * device write may have moved a timer deadline earlier */
+     * device write may have moved a timer deadline earlier; tcond uses
+     * CLOCK_MONOTONIC and is broadcast by kvm_engine_kick too */
     pthread_t timer;
     bool timer_started;
+    pthread_mutex_t tlock;
+    pthread_cond_t tcond;
     _Atomic uint64_t timer_sleep_until;
     _Atomic uint64_t write_gen;
 };
@@ -141,6 +144,11 @@ int kvm_handle_io(struct bus *b, struct kvm_run *run, size_t run_size);
 /* MMIO exit through the bus; -1 on a malformed exit. */
 int kvm_handle_mmio(struct bus *b, struct kvm_run *run);
 void *kvm_vcpu_thread(void *arg);
+/* Wake the timer thread (and a vCPU waiting after a HLT exit). */
+void kvm_engine_wake(struct kvm_engine *k);
+/* Wait on tcond (caller holds tlock) until the CLOCK_MONOTONIC time
+ * deadline_ns or a wake-up. */
+void kvm_engine_wait_until(struct kvm_engine *k, uint64_t deadline_ns);
 /* Name of a KVM_EXIT_INTERNAL_ERROR suberror. */
 const char *kvm_internal_error_name(uint32_t suberror);
 

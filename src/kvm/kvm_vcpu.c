@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 
 #include "hw/clock.h"
 #include "kvm/kvm_priv.h"
@@ -117,32 +116,21 @@ static void vcpu_fail(struct kvm_vcpu *v, int status, const char *what)
 
 /* Without an in-kernel LAPIC a HLT comes to us: sleep until something
  * happens (at most 10 ms; interrupts are KVM's, so just re-enter). */
-static void vcpu_halt_wait(struct machine *m)
+static void vcpu_halt_wait(struct kvm_engine *k)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 10000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&m->lock);
-    if (!atomic_load(&m->stopping))
-        pthread_cond_timedwait(&m->wake, &m->lock, &ts);
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_lock(&k->tlock);
+    if (!atomic_load(&k->m->stopping))
+        kvm_engine_wait_until(k, clock_host_ns() + 10000000ull);
+    pthread_mutex_unlock(&k->tlock);
 }
 
 /* A device write may have moved a PIT/RTC deadline earlier than the timer
  * thread's sleep: wake it (see kvm_timer_thread for the protocol). */
 static void vcpu_note_device_write(struct kvm_engine *k)
 {
-    struct machine *m = k->m;
     atomic_fetch_add(&k->write_gen, 1);
-    if (machine_timers_deadline(m) < atomic_load(&k->timer_sleep_until)) {
-        pthread_mutex_lock(&m->lock);
-        pthread_cond_broadcast(&m->wake);
-        pthread_mutex_unlock(&m->lock);
-    }
+    if (machine_timers_deadline(k->m) < atomic_load(&k->timer_sleep_until))
+        kvm_engine_wake(k);
 }
 
 /* 0: keep running; 1: the vCPU stops. */
@@ -179,7 +167,7 @@ static int vcpu_handle_exit(struct kvm_vcpu *v)
         return 0;
     case KVM_EXIT_HLT:
         v->st.hlt++;
-        vcpu_halt_wait(m);
+        vcpu_halt_wait(v->k);
         return 0;
     case KVM_EXIT_IRQ_WINDOW_OPEN:
         v->st.irq_window++;

@@ -140,14 +140,22 @@ static int hook_intr_vector(struct cpu *cpu, bool ack)
 static void hook_service(struct cpu *cpu)
 {
     struct lapic *l = cpu->lapic;
-    if (!lapic_has_event(l))
+    uint32_t ev = 0;
+    if (cpu->vmx) {
+        /* an INIT held while in VMX root operation, now unblocked (SDM 23.8) */
+        atomic_fetch_and(&cpu->events, ~EV_INIT);
+        if (vmx_take_latched_init(cpu))
+            ev |= LAPIC_EV_INIT;
+    }
+    if (lapic_has_event(l))
+        ev |= lapic_take_events(l);
+    if (!ev)
         return;
-    uint32_t ev = lapic_take_events(l);
     if (ev & LAPIC_EV_INIT) {
-        /* INIT is blocked in VMX root operation (SDM 23.8); in non-root it
-         * may cause a VM exit instead. */
+        /* INIT is blocked in VMX root operation and stays pending (SDM
+         * 23.8); in non-root operation it causes a VM exit instead. */
         if (cpu->vmx && vmx_in_root(cpu)) {
-            /* dropped */
+            vmx_latch_init(cpu);
         } else if (!cpu->nonroot || !vmx_init_signal_exit(cpu)) {
             cpu_init_signal(cpu);
             lapic_reset(l, true);
@@ -163,8 +171,13 @@ static void hook_service(struct cpu *cpu)
             cpu->state = CPU_RUNNING;
         }
     }
-    if (ev & LAPIC_EV_NMI)
-        atomic_fetch_or(&cpu->events, EV_NMI);
+    if (ev & LAPIC_EV_NMI) {
+        /* One NMI can wait behind another that is not yet taken; while a
+         * handler runs (NMIs blocked) only one stays pending (SDM 6.7.1). */
+        uint32_t old = atomic_fetch_or(&cpu->events, EV_NMI);
+        if (((ev & LAPIC_EV_NMI2) || (old & EV_NMI)) && !cpu->nmi_blocked)
+            cpu->nmi_latched = 1;
+    }
     if (ev & (LAPIC_EV_INTR | LAPIC_EV_EXTINT))
         atomic_fetch_or(&cpu->events, EV_IRQ);
 }
@@ -273,7 +286,13 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
     memset(m, 0, sizeof(*m));
     m->cfg = *cfg;
     pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->wake, NULL);
+    /* hook_wait computes CLOCK_MONOTONIC deadlines: the condition variable
+     * must use that clock, or every wait would already be in the past. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->wake, &ca);
+    pthread_condattr_destroy(&ca);
     if (cfg->mem < (16ull << 20)) {
         fprintf(stderr, "nestvm: --memory %llu MiB is too small (minimum 16 MiB)\n",
                 (unsigned long long)(cfg->mem >> 20));

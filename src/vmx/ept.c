@@ -126,8 +126,11 @@ static unsigned ept_acc(unsigned acc, uint64_t eptp)
 {
     if (acc & ACC_FETCH)
         return EPT_ACC_FETCH;
-    if ((acc & ACC_PTWALK) && (eptp & EPTP_AD))
-        return EPT_ACC_READ | EPT_ACC_WRITE; /* treated as a write (28.2.4.1) */
+    /* With A/D flags, every paging-structure access is treated as a write
+     * (28.2.4.1); without them only the update of a guest A/D flag is,
+     * and that read-modify-write reports both bits. */
+    if ((acc & ACC_PTWALK) && ((eptp & EPTP_AD) || (acc & ACC_WRITE)))
+        return EPT_ACC_READ | EPT_ACC_WRITE;
     return (acc & ACC_WRITE) ? EPT_ACC_WRITE : EPT_ACC_READ;
 }
 

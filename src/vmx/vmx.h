@@ -13,7 +13,9 @@
  *   vmx_intercept.c      "does L1 want it": instruction exits, CR/DR/I/O/MSR
  *                        accesses, exceptions, interrupts, windows, timer
  *   ept.c                EPT translation inside the engine's page walker
- *   vmx_apic.c           TPR shadow, APIC-access page, virtual interrupts
+ *   vmx_apic.c           TPR shadow, APIC-access page, x2APIC MSRs, APIC-write emulation
+ *   vmx_apicv.c          virtual-APIC state, virtual-interrupt delivery (29.1-29.2)
+ *   vmx_posted.c         posted-interrupt processing (29.6)
  *
  * Root vs non-root: cpu->nonroot is 1 while L2 runs.  L1's state while L2
  * runs is *not* kept anywhere but in the VMCS host-state area, exactly as
@@ -145,6 +147,9 @@ struct vmx_ix {
     uint64_t mtf_icount;  /* cpu->icount when MTF last armed (see vmx_block_boundary) */
     unsigned timer_skip;  /* block boundaries until the preemption timer is read again */
     bool tpr_below;       /* TPR-below-threshold VM exit pending (trap-like, SDM 29.1.2) */
+    bool vintr;           /* a virtual interrupt is recognized (SDM 29.2.1; vmx_apicv.c) */
+    bool apic_emul;       /* APIC-write emulation pending after the current instruction */
+    uint16_t apic_emul_off; /* ... for this virtual-APIC page offset (29.4.3.2, 29.5) */
 };
 
 struct vmx_stats {
@@ -162,6 +167,8 @@ struct vmx {
     struct vmcs vmcs;      /* cache of the current VMCS's fields */
     /* Values of L2 registers the engine keeps elsewhere while non-root */
     bool nmi_window_pending, intr_window_pending;
+    bool init_latched;     /* INIT arrived in VMX root operation: blocked, held
+                              pending until VM entry (exit 3) or VMXOFF (23.8) */
     uint64_t preempt_deadline_tsc; /* VMX-preemption timer expiry, 0 = off */
     /* vmx_entry.c / vmx_exit.c (see "Event delivery to L2" below) */
     bool injecting;      /* VM entry is delivering its injected event (SDM 26.6) */
@@ -170,6 +177,11 @@ struct vmx {
     uint32_t vec_info;   /* event being delivered to L2, IDT-vectoring format (27.2.4) */
     uint32_t vec_error;  /* its error code */
     uint32_t vec_len;    /* its instruction length (software events) */
+    uint32_t pending_dbg; /* debug exceptions pending for L2, in the format of the
+                             pending-debug-exceptions field (24.4.2: B3-B0, bit 12
+                             enabled breakpoint, BS): loaded by VM entry (26.7.3),
+                             delivered by vmx_block_boundary() / merged into the
+                             next single-step trap, saved by a VM exit (27.3.4) */
     /* Last VM-entry instruction, for VM-exit "entry failure" reporting */
     struct vmx_stats stats;
     bool trace;
@@ -441,7 +453,7 @@ uint64_t vmx_cr0_fixed0(void), vmx_cr0_fixed1(void), vmx_cr4_fixed0(void), vmx_c
 #define VMX_MISC_ACT_HLT (1ull << 6)
 #define VMX_MISC_ACT_SHUTDOWN (1ull << 7)
 #define VMX_MISC_ACT_WAIT_SIPI (1ull << 8)
-#define VMX_MISC_VMWRITE_ANY (1ull << 29)     /* not advertised: VMWRITE to exit info → error 13 */
+#define VMX_MISC_VMWRITE_ANY (1ull << 29)     /* VMWRITE may write VM-exit information fields */
 #define VMX_MISC_INJECT_LEN0 (1ull << 30)     /* not advertised */
 
 /* IA32_VMX_EPT_VPID_CAP bits (SDM A.10). */

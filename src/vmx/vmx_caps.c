@@ -30,8 +30,9 @@
 #define ENTRY_TRUE_CLEARABLE VMX_ENTRYCTL_LOAD_DEBUG
 
 /* ---- allowed-1 settings: exactly the implemented controls ---- */
-#define PIN_MAY1 \
-    (PIN_DEFAULT1 | VMX_PIN_EXT_INTR | VMX_PIN_NMI | VMX_PIN_VIRTUAL_NMI | VMX_PIN_PREEMPT_TIMER)
+#define PIN_MAY1                                                                           \
+    (PIN_DEFAULT1 | VMX_PIN_EXT_INTR | VMX_PIN_NMI | VMX_PIN_VIRTUAL_NMI |                 \
+     VMX_PIN_PREEMPT_TIMER | VMX_PIN_POSTED_INTR)
 
 #define PROC_MAY1                                                                          \
     (PROC_DEFAULT1 | VMX_PROC_INTR_WINDOW | VMX_PROC_TSC_OFFSET | VMX_PROC_HLT |          \
@@ -41,14 +42,16 @@
      VMX_PROC_IO_BITMAPS | VMX_PROC_MTF | VMX_PROC_MSR_BITMAPS | VMX_PROC_MONITOR |        \
      VMX_PROC_PAUSE | VMX_PROC_SECONDARY)
 
-/* APIC-register virtualization and virtual-interrupt delivery are not
- * implemented; PAUSE-loop exiting is allowed-0 only (PAUSE exits under the
+/* APIC-register virtualization, virtual-interrupt delivery (and the
+ * pin-based "process posted interrupts") are vmx_apic.c / vmx_apicv.c /
+ * vmx_posted.c; PAUSE-loop exiting is allowed-0 only (PAUSE exits under the
  * primary control instead); no XSAVES in the engine, no PML, no #VE. */
 #define PROC2_MAY1                                                                         \
     (VMX_PROC2_VIRT_APIC_ACCESS | VMX_PROC2_EPT | VMX_PROC2_DESC_TABLE |                  \
      VMX_PROC2_RDTSCP | VMX_PROC2_VIRT_X2APIC | VMX_PROC2_VPID | VMX_PROC2_WBINVD |        \
-     VMX_PROC2_UNRESTRICTED | VMX_PROC2_RDRAND | VMX_PROC2_INVPCID | VMX_PROC2_VMFUNC |    \
-     VMX_PROC2_SHADOW_VMCS | VMX_PROC2_RDSEED)
+     VMX_PROC2_UNRESTRICTED | VMX_PROC2_APIC_REG_VIRT | VMX_PROC2_VINTR_DELIVERY |         \
+     VMX_PROC2_RDRAND | VMX_PROC2_INVPCID | VMX_PROC2_VMFUNC | VMX_PROC2_SHADOW_VMCS |     \
+     VMX_PROC2_RDSEED)
 
 /* IA32_PERF_GLOBAL_CTRL is not modelled (no performance counters). */
 #define EXIT_MAY1                                                                          \
@@ -69,7 +72,7 @@
 #define MISC_VALUE                                                                         \
     ((uint64_t)VMX_PREEMPT_TIMER_RATE | VMX_MISC_EFER_LMA_SAVED | VMX_MISC_ACT_HLT |       \
      VMX_MISC_ACT_WAIT_SIPI | (uint64_t)VMX_CR3_TARGETS << 16 |                            \
-     (uint64_t)(VMX_MSR_LIST_MAX / 512 - 1) << 25)
+     (uint64_t)(VMX_MSR_LIST_MAX / 512 - 1) << 25 | VMX_MISC_VMWRITE_ANY)
 
 /* ---- IA32_VMX_EPT_VPID_CAP (SDM A.10).  Execute-only translations are not
  * advertised (ept.c may add VMX_EPT_EXEC_ONLY once it implements them). ---- */

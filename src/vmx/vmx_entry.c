@@ -122,6 +122,26 @@ static void load_guest_state(struct cpu *cpu, const struct vmcs *c, const struct
 
 /* ---------------- timers, windows, MTF: EV_VMX ---------------- */
 
+/* Pending debug exceptions after VM entry (26.7.3).  They are ignored when
+ * the entry injects a vectored event (the software-interrupt/-exception
+ * after MOV SS refinement is not modelled: they are dropped then too) or
+ * the activity state is shutdown or wait-for-SIPI; they are valid only if
+ * BS (bit 14) or "enabled breakpoint" (bit 12) is set.  Valid ones are
+ * delivered before the first L2 instruction, or with blocking by MOV SS
+ * after it (merged with its own debug traps) — vmx_intercept.c. */
+#define PEND_DBG_ENABLED_BP (1u << 12)
+#define PEND_DBG_BS (1u << 14)
+
+static uint32_t entry_pending_dbg(struct cpu *cpu, const struct vmcs *c, uint32_t info)
+{
+    uint32_t pend = (uint32_t)G(GUEST_PENDING_DBG_EXCEPTIONS) & (0xfu | PEND_DBG_ENABLED_BP |
+                                                                 PEND_DBG_BS);
+    bool vectoring = (info & VMX_INTR_VALID) && VMX_INTR_TYPE(info) != VMX_INTR_TYPE_OTHER;
+    if (vectoring || (cpu->state != CPU_RUNNING && cpu->state != CPU_HALTED))
+        return 0;
+    return (pend & (PEND_DBG_ENABLED_BP | PEND_DBG_BS)) ? pend : 0;
+}
+
 /* The VMX-preemption timer counts down from its VMCS value once every
  * 2^VMX_PREEMPT_TIMER_RATE ticks of L1's TSC (26.7.4, IA32_VMX_MISC 4:0);
  * the deadline is in vmx_l1_tsc() units (contract with vmx_intercept.c).
@@ -133,12 +153,15 @@ static void arm_vmx_events(struct cpu *cpu, const struct vmcs *c, const struct v
     struct vmx *v = cpu->vmx;
     v->preempt_deadline_tsc = 0;
     if (k->pin & VMX_PIN_PREEMPT_TIMER) {
-        uint64_t deadline =
-            vmx_l1_tsc(cpu) + (G(VMX_PREEMPTION_TIMER_VALUE) << VMX_PREEMPT_TIMER_RATE);
+        /* it counts down each time TSC bit VMX_PREEMPT_TIMER_RATE changes
+         * (25.5.1): the first decrement is at the next multiple of 2^rate */
+        uint64_t deadline = ((vmx_l1_tsc(cpu) >> VMX_PREEMPT_TIMER_RATE) +
+                             G(VMX_PREEMPTION_TIMER_VALUE)) << VMX_PREEMPT_TIMER_RATE;
         v->preempt_deadline_tsc = deadline ? deadline : 1;
     }
     uint32_t info = (uint32_t)G(VM_ENTRY_INTR_INFO_FIELD);
     v->mtf_pending = (info & VMX_INTR_VALID) && VMX_INTR_TYPE(info) == VMX_INTR_TYPE_OTHER;
+    v->pending_dbg = entry_pending_dbg(cpu, c, info);
     vmx_intercept_entry(cpu);
 }
 

@@ -233,7 +233,7 @@ static uint64_t timer_left(struct cpu *cpu, uint32_t reason)
     uint64_t deadline = cpu->vmx->preempt_deadline_tsc, now = vmx_l1_tsc(cpu);
     if (reason == EXIT_REASON_PREEMPTION_TIMER || !deadline || deadline <= now)
         return 0;
-    return (deadline - now) >> VMX_PREEMPT_TIMER_RATE;
+    return (deadline >> VMX_PREEMPT_TIMER_RATE) - (now >> VMX_PREEMPT_TIMER_RATE);
 }
 
 static void save_guest_state(struct cpu *cpu, struct vmcs *c, const struct vmx_ctls *k,
@@ -278,10 +278,13 @@ static void save_guest_state(struct cpu *cpu, struct vmcs *c, const struct vmx_c
     uint32_t activity = save_activity(cpu);
     vmcs_set(c, VMCS_GUEST_INTERRUPTIBILITY_INFO, intr);
     vmcs_set(c, VMCS_GUEST_ACTIVITY_STATE, activity);
-    /* The engine keeps no pending debug exceptions across an exit; BS is
+    /* Pending debug exceptions (27.3.4): those VM entry loaded and not yet
+     * delivered (MOV-SS blocking), or a single-step trap an MTF / TPR-below-
+     * threshold exit took priority over (vmx_debug_exception()); BS is also
      * reported where 26.3.1.5 requires it so the state can be re-entered. */
     bool bs = ((intr & 3) || activity == 1) && (rflags & FL_TF) && !(cpu->debugctl & 2);
-    vmcs_set(c, VMCS_GUEST_PENDING_DBG_EXCEPTIONS, bs ? 1ull << 14 : 0);
+    vmcs_set(c, VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+             cpu->vmx->pending_dbg | (bs ? 1ull << 14 : 0));
     if (k->exit & VMX_EXITCTL_SAVE_PREEMPT)
         vmcs_set(c, VMCS_VMX_PREEMPTION_TIMER_VALUE, timer_left(cpu, ei->reason));
     /* PDPTEs with EPT and PAE paging (27.3.4). */
@@ -327,7 +330,11 @@ static bool msr_store_list(struct cpu *cpu, uint64_t addr, uint64_t count)
             return false;
         uint32_t idx = (uint32_t)e0;
         if ((e0 >> 32) || idx == MSR_IA32_SMBASE || msr_never_in_lists(idx) ||
-            msr_read(cpu, idx, &val) != 0 || !bus_write_phys(cpu->bus, addr + 16 * i + 8, &val, 8))
+            msr_read(cpu, idx, &val) != 0)
+            return false;
+        if (idx == MSR_IA32_TSC) /* not subject to TSC offsetting (27.4) */
+            val = vmx_l1_tsc(cpu);
+        if (!bus_write_phys(cpu->bus, addr + 16 * i + 8, &val, 8))
             return false;
     }
     return true;
@@ -446,6 +453,7 @@ static void finish_exit(struct cpu *cpu, struct vmcs *c, const struct vmx_ctls *
     bool ok = load_host_state(cpu, c, k, entry_failure, nmi_exit);
     v->preempt_deadline_tsc = 0;
     v->mtf_pending = false;
+    v->pending_dbg = 0;
     v->injecting = false;
     v->vec_info = 0;
     vmx_update_events(cpu); /* in root operation: clears EV_VMX */

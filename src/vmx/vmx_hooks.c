@@ -20,3 +20,18 @@ bool vmx_cr_fixed_violation(const struct cpu *cpu, int cr, uint64_t val)
     uint64_t f1 = cr == 0 ? vmx_cr0_fixed1() : vmx_cr4_fixed1();
     return (val & f0) != f0 || (val & ~f1) != 0;
 }
+
+void vmx_latch_init(struct cpu *cpu)
+{
+    if (cpu->vmx)
+        cpu->vmx->init_latched = true;
+}
+
+bool vmx_take_latched_init(struct cpu *cpu)
+{
+    struct vmx *v = cpu->vmx;
+    if (!v || !v->init_latched || vmx_in_root(cpu))
+        return false;
+    v->init_latched = false;
+    return true;
+}

@@ -64,6 +64,15 @@ bool vmx_cr_fixed_violation(const struct cpu *cpu, int cr, uint64_t val);
 /* In VMX root operation (VMXON executed, not running a guest). */
 bool vmx_in_root(const struct cpu *cpu);
 
+/* INIT signals are blocked in VMX root operation and stay pending (SDM
+ * 23.8): the machine calls vmx_latch_init() instead of resetting the vCPU,
+ * and vmx_take_latched_init() each time it services the local APIC; it
+ * returns true (once) when a held INIT is no longer blocked — after VM
+ * entry (it then causes an INIT VM exit) or VMXOFF.  VMXOFF sets EV_INIT
+ * in cpu->events so that the machine services the vCPU and clears it. */
+void vmx_latch_init(struct cpu *cpu);
+bool vmx_take_latched_init(struct cpu *cpu);
+
 /* Per-vCPU VMX state (NestedVirtualization=enabled). */
 int vmx_cpu_init(struct cpu *cpu);
 void vmx_cpu_destroy(struct cpu *cpu);

@@ -21,8 +21,8 @@
  * the whole region; a region outside RAM reads as all-ones (open bus) and
  * ignores writes, so a hostile pointer ends in the architectural failure.
  *
- * VMWRITE to a VM-exit information field fails with error 13: IA32_VMX_MISC
- * bit 29 is not advertised (vmx_caps.c).
+ * VMWRITE may write the VM-exit information fields too: IA32_VMX_MISC bit 29
+ * is advertised (vmx_caps.c), so error 13 never occurs (SDM 30.3 VMWRITE).
  */
 #include "vmx/vmx.h"
 
@@ -227,6 +227,10 @@ void op_vmxoff(struct cpu *cpu, const struct insn *in)
     v->vmxon = false;
     v->vmxon_ptr = VMX_NO_VMCS;
     v->current = VMX_NO_VMCS;
+    if (v->init_latched) { /* a blocked INIT is taken now (23.8) */
+        atomic_fetch_or(&cpu->events, EV_INIT);
+        cpu_end_block(cpu);
+    }
     vmx_trace(cpu, "VMXOFF");
     vmx_succeed(cpu);
 }
@@ -421,7 +425,8 @@ void op_vmwrite_GyEy(struct cpu *cpu, const struct insn *in)
         vmx_fail_valid(cpu, VMXERR_UNSUPPORTED_FIELD);
         return;
     }
-    if (vmcs_enc_type((uint32_t)enc) == 1) { /* VM-exit information: read-only */
+    if (vmcs_enc_type((uint32_t)enc) == 1 && !(vmx_misc_caps() & VMX_MISC_VMWRITE_ANY)) {
+        /* VM-exit information: read-only unless IA32_VMX_MISC[29] */
         vmx_fail_valid(cpu, VMXERR_VMWRITE_READONLY);
         return;
     }

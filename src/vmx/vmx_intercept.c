@@ -15,11 +15,16 @@
  *                        vmx_intercept_io.c, the APIC pieces in vmx_apic.c.
  *   vmx_event_exit()     exceptions (exception bitmap, #PF error-code
  *                        mask/match), NMIs, triple faults (25.2);
- *   vmx_intr_exits()     external interrupts with "external-interrupt exiting";
- *   vmx_block_boundary() exits at instruction boundaries: TPR below threshold,
+ *   vmx_intr_exits()     external interrupts with "external-interrupt exiting"
+ *                        (the posted-interrupt notification vector is
+ *                        processed by vmx_posted.c instead, 29.6);
+ *   vmx_block_boundary() exits at instruction boundaries: APIC-write
+ *                        emulation of the previous instruction (vmx_apic.c,
+ *                        29.4.3.2), TPR below threshold,
  *                        MTF, VMX-preemption timer, NMIs held back by L2's
  *                        virtual-NMI blocking, NMI window, external
- *                        interrupts while RFLAGS.IF = 0, interrupt window.
+ *                        interrupts while RFLAGS.IF = 0, interrupt window /
+ *                        virtual-interrupt delivery (vmx_apicv.c, 29.2.2).
  *
  * EV_VMX in cpu->events makes the loop call vmx_block_boundary() at every
  * block boundary; vmx_update_events() keeps it set exactly while one of
@@ -33,6 +38,7 @@
 #include "cpu/mem.h"
 #include "cpu/msr.h"
 #include "cpu/seg.h"
+#include "vmx/vmx_apicv.h"
 #include "vmx/vmx_hooks.h"
 #include "vmx/vmx_intercept.h"
 
@@ -81,7 +87,8 @@ void vmx_update_events(struct cpu *cpu)
         uint32_t pin = ix_pin(cpu), proc = ix_proc(cpu);
         need = (pin & (VMX_PIN_EXT_INTR | VMX_PIN_PREEMPT_TIMER | VMX_PIN_VIRTUAL_NMI)) ||
                (proc & (VMX_PROC_INTR_WINDOW | VMX_PROC_NMI_WINDOW | VMX_PROC_MTF)) ||
-               v->mtf_pending || v->ix.tpr_below;
+               v->mtf_pending || v->ix.tpr_below || v->pending_dbg || v->init_latched ||
+               v->ix.vintr || v->ix.apic_emul;
     }
     if (need)
         atomic_fetch_or(&cpu->events, EV_VMX);
@@ -98,7 +105,7 @@ void ix_request_boundary(struct cpu *cpu)
 /* Does VTPR[7:4] lie below TPR threshold[3:0]?  (29.1.2, 26.7.7) */
 static bool tpr_below_threshold(struct cpu *cpu)
 {
-    if (!(ix_proc(cpu) & VMX_PROC_TPR_SHADOW))
+    if (!(ix_proc(cpu) & VMX_PROC_TPR_SHADOW) || (ix_proc2(cpu) & VMX_PROC2_VINTR_DELIVERY))
         return false;
     const uint8_t *p = ix_vapic(cpu);
     unsigned vtpr = p ? p[0x80] : 0xff;
@@ -116,6 +123,7 @@ void vmx_intercept_entry(struct cpu *cpu)
     /* With "use TPR shadow" and no virtual-interrupt delivery, VM entry is
      * followed by a TPR-below-threshold exit if VTPR is below it (26.7.7). */
     v->ix.tpr_below = tpr_below_threshold(cpu);
+    apicv_entry(cpu); /* RVI/SVI, PPR virtualization, evaluation (26.3.2.5) */
     /* MTF with an injected vectored event: the MTF exit is pending before
      * the first instruction after the VM entry (25.5.2). */
     uint32_t info = (uint32_t)ix_field(cpu, VMCS_VM_ENTRY_INTR_INFO_FIELD);
@@ -292,6 +300,27 @@ static bool insn_intercept(struct cpu *cpu, const struct insn *in, unsigned cls)
     }
 }
 
+/* RDTSC/RDTSCP while the VMX-preemption timer runs: the TSC is read once;
+ * if it has passed the timer's deadline the timer exit belongs to this
+ * instruction boundary (25.5.1: L2 never observes a TSC value at or after
+ * the expiry), else the instruction completes with that same value, so no
+ * later TSC can slip in between the decision and the read.  Returns true if
+ * the instruction was handled. */
+static bool rdtsc_with_timer(struct cpu *cpu, const struct insn *in, unsigned cls)
+{
+    uint64_t tsc = cpu_read_tsc(cpu);
+    if (tsc - vmx_tsc_offset(cpu) >= cpu->vmx->preempt_deadline_tsc)
+        ix_exit(cpu, EXIT_REASON_PREEMPTION_TIMER, 0);
+    ud_checks(cpu, cls);                 /* RDTSCP without "enable RDTSCP" */
+    if (insn_intercept(cpu, in, cls))    /* CR4.TSD #GP, RDTSC exiting */
+        return true;
+    reg_set(cpu, R_AX, 4, (uint32_t)tsc);
+    reg_set(cpu, R_DX, 4, tsc >> 32);
+    if (cls == IX_RDTSCP)
+        reg_set(cpu, R_CX, 4, (uint32_t)cpu->tsc_aux);
+    return true;
+}
+
 void vmx_op_intercept(struct cpu *cpu, const struct insn *in)
 {
     const struct op_row *row = &op_rows[in->row];
@@ -307,6 +336,9 @@ void vmx_op_intercept(struct cpu *cpu, const struct insn *in)
     /* MOV DR exits take priority over the CPL check and the CR4.DE #UD
      * (SDM 25.1.3); every other privilege fault comes first (25.1.1). */
     cpu->vmx->ix.linear_valid = false; /* no stale linear address in EPT exits */
+    if (unlikely(cls == IX_RDTSC || cls == IX_RDTSCP) && (ix_pin(cpu) & VMX_PIN_PREEMPT_TIMER) &&
+        rdtsc_with_timer(cpu, in, cls))
+        return;
     ud_checks(cpu, cls);
     if (cls == IX_MOV_DR)
         ix_mov_dr(cpu, in);
@@ -329,12 +361,68 @@ bool vmx_mtf_active(const struct cpu *cpu)
  * vmx_debug_exception() before touching DR6; any other path falls back on
  * reporting the DR6 bits already set. */
 #define DR6_EXIT_BITS 0x600full
+#define DR6_BS (1u << 14)
+#define PEND_DBG_ENABLED_BP (1u << 12)
+
+/* An MTF VM exit is pending on this instruction boundary (25.5.2): an
+ * injected or post-delivery one, or MTF = 1 and an L2 instruction retired
+ * since VM entry. */
+static bool mtf_exit_pending(const struct cpu *cpu)
+{
+    const struct vmx *v = cpu->vmx;
+    return v->mtf_pending || ((ix_proc(cpu) & VMX_PROC_MTF) && cpu->icount != v->ix.mtf_icount);
+}
+
+/* Deliver a debug trap with these DR6 bits to L2 now, at an instruction
+ * boundary: a VM exit if the exception bitmap says so (DR6 untouched, the
+ * bits in the qualification, 27.1), else DR6 is updated and #DB delivered
+ * through L2's IDT.  Used for pending debug exceptions (26.7.3). */
+static void deliver_debug_trap(struct cpu *cpu, uint32_t bits)
+{
+    if (vmx_exception_exits(&cpu->vmx->vmcs, EXC_DB, NO_ERR)) {
+        struct vmx_exit_info ei = {
+            .reason = EXIT_REASON_EXCEPTION_NMI,
+            .qual = bits & DR6_EXIT_BITS,
+            .intr_info = vmx_event_info(cpu, EXC_DB, EV_KIND_EXC),
+        };
+        vmx_exit_at_boundary(cpu, &ei);
+        return;
+    }
+    cpu->dr[6] |= bits & DR6_EXIT_BITS;
+    cpu->state = CPU_RUNNING;
+    cpu->next_rip = cpu->rip;
+    cpu_deliver(cpu, EXC_DB, EV_KIND_EXC, NO_ERR);
+}
 
 void vmx_debug_exception(struct cpu *cpu, uint64_t dr6_bits)
 {
     struct vmx *v = cpu->vmx;
-    if (!v || !vmx_exception_exits(&v->vmcs, EXC_DB, NO_ERR))
+    if (!v)
         return;
+    if (dr6_bits & DR6_BS) {
+        /* A single-step trap after an instruction: debug exceptions still
+         * pending from VM entry (MOV-SS blocking) join it (26.7.3).  The
+         * trap-like TPR-below-threshold exit and an MTF exit take priority
+         * over debug traps (26.7.7, 25.5.2); the trap is then saved in the
+         * pending-debug-exceptions field instead (27.3.4). */
+        uint32_t bits = (uint32_t)dr6_bits | (v->pending_dbg & (0xfu | DR6_BS));
+        v->pending_dbg = 0;
+        if (v->ix.tpr_below || mtf_exit_pending(cpu)) {
+            struct vmx_exit_info ei = { .reason = v->ix.tpr_below
+                                                      ? EXIT_REASON_TPR_BELOW_THRESHOLD
+                                                      : EXIT_REASON_MONITOR_TRAP_FLAG };
+            v->ix.tpr_below = false;
+            v->pending_dbg = (bits & (0xfu | DR6_BS)) | ((bits & 0xf) ? PEND_DBG_ENABLED_BP : 0);
+            vmx_vmexit(cpu, &ei);
+        }
+        dr6_bits = bits;
+        if (!vmx_exception_exits(&v->vmcs, EXC_DB, NO_ERR)) {
+            cpu->dr[6] |= bits & 0xf; /* the engine adds BS itself */
+            return;
+        }
+    } else if (!vmx_exception_exits(&v->vmcs, EXC_DB, NO_ERR)) {
+        return;
+    }
     struct vmx_exit_info ei = {
         .reason = EXIT_REASON_EXCEPTION_NMI,
         .qual = dr6_bits & DR6_EXIT_BITS,
@@ -352,6 +440,7 @@ bool vmx_event_exit(struct cpu *cpu, int vector, enum event_kind kind, uint32_t 
         ix_exit(cpu, EXIT_REASON_TRIPLE_FAULT, 0);
     if (vmx_event_injected(cpu))
         return false; /* VM entry's own injection (26.6.1) */
+    v->pending_dbg = 0; /* debug traps pending across MOV SS are lost on an event */
     bool exits = false;
     switch (kind) {
     case EV_KIND_NMI:
@@ -401,6 +490,8 @@ bool vmx_intr_exits(struct cpu *cpu)
         int vec = cpu->hooks && cpu->hooks->intr_vector ? cpu->hooks->intr_vector(cpu, true) : -1;
         if (vec < 0)
             return false; /* it went away: nothing to exit for */
+        if (vmx_posted_intr(cpu, vec))
+            return true; /* posted-interrupt processing instead of the exit (29.6) */
         ei.intr_info = VMX_INTR_VALID | (VMX_INTR_TYPE_EXT << 8) | (uint32_t)(vec & 0xff);
     }
     vmx_exit_at_boundary(cpu, &ei);
@@ -487,15 +578,31 @@ bool vmx_block_boundary(struct cpu *cpu)
     /* wait-for-SIPI blocks everything but the timer (24.4.2, 25.2) */
     bool active = cpu->state == CPU_RUNNING || cpu->state == CPU_HALTED;
     struct vmx_exit_info ei = { .reason = EXIT_REASON_MAX };
-    if (v->ix.tpr_below) {
+    if (apic_write_emulation(cpu, &ei)) {
+        /* trap-like APIC-write / EOI-induced exit after the previous
+         * instruction; APIC-write emulation is not blocked by IF, STI or
+         * MOV SS and comes before everything below (29.4.3.2) */
+    } else if (v->ix.tpr_below) {
         v->ix.tpr_below = false;
         ei.reason = EXIT_REASON_TPR_BELOW_THRESHOLD;
-    } else if (active && (v->mtf_pending ||
-                          ((proc & VMX_PROC_MTF) && cpu->icount != v->ix.mtf_icount))) {
+    } else if (active && mtf_exit_pending(cpu)) {
         /* mtf_pending: VM entry injected the pending-MTF "other event"
          * (26.6.2), or a fault was delivered with MTF = 1 (25.5.2) */
         v->mtf_pending = false;
         ei.reason = EXIT_REASON_MONITOR_TRAP_FLAG;
+    } else if (active && v->pending_dbg && !(cpu->intr_shadow & 2)) {
+        /* pending debug exceptions from VM entry: priority of traps on the
+         * previous instruction, below MTF, above the timer (26.7.3) */
+        uint32_t bits = v->pending_dbg & (0xfu | DR6_BS);
+        v->pending_dbg = 0;
+        vmx_trace(cpu, "pending debug exceptions %#x delivered", bits);
+        deliver_debug_trap(cpu, bits);
+        /* delivered (or exited): the next boundary is before the handler's
+         * first instruction, where lower-priority exits (timer, MTF after
+         * the delivery, windows) are due — decide them now */
+        if (cpu->nonroot)
+            vmx_block_boundary(cpu);
+        return true;
     } else if ((pin & VMX_PIN_PREEMPT_TIMER) && timer_expired(cpu)) {
         ei.reason = EXIT_REASON_PREEMPTION_TIMER;
     } else if (!active) {
@@ -515,6 +622,10 @@ bool vmx_block_boundary(struct cpu *cpu)
             return true;
     } else if ((proc & VMX_PROC_INTR_WINDOW) && (cpu->rflags & FL_IF) && !shadowed(cpu)) {
         ei.reason = EXIT_REASON_INTERRUPT_WINDOW;
+    } else if (v->ix.vintr && apicv_deliver(cpu)) {
+        /* virtual-interrupt delivery, at the interrupt window's priority
+         * (29.2.2): through L2's IDT, no VM exit */
+        return true;
     }
     if (ei.reason == EXIT_REASON_MAX) {
         vmx_update_events(cpu);

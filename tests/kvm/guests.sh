@@ -73,7 +73,7 @@ t3=$(build_guest tests/kvm/guests/triple_int3.S) || bad "build triple_int3"
 if ! parity triple_int3 124 "$t3"; then
   if [ "$KVM_FLAVOUR" = pvm ] && [ "$PARITY_KVM_RC" -eq 126 ] &&
      grep -q "KVM internal error: emulation failure (suberror 1) on vCPU 0 at 0008:[0-9a-f]*, code: cc" "$OUT/triple_int3.kvm.err"; then
-    skip "triple_int3: kvm_pvm's emulator fails on INT3 through an empty IDT ($(cat "$OUT/triple_int3.kvm.err")) where KVM on VT-x/AMD-V shuts down"
+    skip "triple_int3: kvm_pvm's instruction emulator fails on INT3 ($(cat "$OUT/triple_int3.kvm.err")) where KVM on VT-x/AMD-V shuts down"
   else
     parity_report triple_int3 124
   fi

@@ -600,3 +600,48 @@ TEST(intr_sti_shadow_is_one_instruction)
     CHECK_EQ(t.cpu.r[R_CX], 5);
     th_destroy(&t);
 }
+
+/*
+ *   inc r14
+ *   mov rdx, [rsp]      ; return RIP
+ *   iretq
+ */
+static const uint8_t lm_nmi_count[] = {
+    0x49, 0xff, 0xc6, 0x48, 0x8b, 0x14, 0x24, 0x48, 0xcf,
+};
+
+/* The STI / MOV SS shadow blocks NMIs for one instruction (SDM 6.8.3). */
+TEST(intr_nmi_waits_for_the_shadow)
+{
+    struct th t;
+    lm_init(&t);
+    sg_put(&t, H_A, lm_nmi_count, sizeof lm_nmi_count);
+    sg_idt64(&t, EXC_NMI, 0x08, H_A, 14, 0, 0);
+    t.cpu.intr_shadow = 2; /* as after MOV SS */
+    t.cpu.r[R_R14] = 0;
+    atomic_fetch_or(&t.cpu.events, EV_NMI);
+    static const uint8_t code[] = { 0x90, 0x90, 0xf4 };
+    CHECK_EQ(th_run(&t, code, sizeof code), TH_HALT);
+    CHECK_EQ(t.cpu.r[R_R14], 1);
+    CHECK_EQ(t.cpu.r[R_DX], 0x10001); /* after the shadowed instruction */
+    th_destroy(&t);
+}
+
+/* A second NMI latched behind the first is delivered after the handler's
+ * IRET (SDM 6.7.1). */
+TEST(intr_latched_nmi_after_iret)
+{
+    struct th t;
+    lm_init(&t);
+    sg_put(&t, H_A, lm_nmi_count, sizeof lm_nmi_count);
+    sg_idt64(&t, EXC_NMI, 0x08, H_A, 14, 0, 0);
+    t.cpu.r[R_R14] = 0;
+    t.cpu.nmi_latched = 1;
+    atomic_fetch_or(&t.cpu.events, EV_NMI);
+    static const uint8_t code[] = { 0x90, 0x90, 0xf4 };
+    CHECK_EQ(th_run(&t, code, sizeof code), TH_HALT);
+    CHECK_EQ(t.cpu.r[R_R14], 2);
+    CHECK_EQ(t.cpu.nmi_latched, 0);
+    CHECK_EQ(atomic_load(&t.cpu.events) & EV_NMI, 0);
+    th_destroy(&t);
+}

@@ -271,6 +271,12 @@ TEST(lapic_timer_periodic)
     lapic_advance(&l, 40000);
     CHECK(irr_has(&l, 0x41));
     CHECK_EQ(lapic_next_deadline(&l), CLOCK_NEVER);
+    c.t = 45000;
+    CHECK_EQ(lapic_read(&l, LAPIC_TIMER_CCR), 0);
+    /* an expired one-shot switched to periodic stays stopped at 0 */
+    lapic_write(&l, LAPIC_LVT_TIMER, (1u << 17) | 0x41);
+    CHECK_EQ(lapic_read(&l, LAPIC_TIMER_CCR), 0);
+    CHECK_EQ(lapic_next_deadline(&l), CLOCK_NEVER);
     /* tiny periods are clamped for firing */
     lapic_write(&l, LAPIC_LVT_TIMER, (1u << 17) | 0x41);
     c.t = 100000;
@@ -527,6 +533,11 @@ TEST(lapic_ipi_init_sipi)
     /* NMI IPI */
     lapic_write(&l0, LAPIC_ICR_LO, (1u << 14) | (APIC_DM_NMI << 8));
     CHECK_EQ(lapic_take_events(&l1), LAPIC_EV_NMI);
+    /* two NMIs before the CPU looked: the second one is not merged */
+    lapic_write(&l0, LAPIC_ICR_LO, (1u << 14) | (APIC_DM_NMI << 8));
+    lapic_write(&l0, LAPIC_ICR_LO, (1u << 14) | (APIC_DM_NMI << 8));
+    CHECK_EQ(lapic_take_events(&l1), LAPIC_EV_NMI | LAPIC_EV_NMI2);
+    CHECK_EQ(lapic_take_events(&l1), 0);
 }
 
 TEST(lapic_lint0_extint)

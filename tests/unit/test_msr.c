@@ -214,7 +214,11 @@ TEST(msr_speculation_controls)
     CHECK(wr_gp(&t, MSR_IA32_PRED_CMD, 2));
     CHECK_EQ(wrmsr(&t, MSR_IA32_FLUSH_CMD, 1), TH_HALT);
     CHECK(rd_gp(&t, MSR_IA32_FLUSH_CMD));
-    CHECK(wr_gp(&t, MSR_IA32_DEBUGCTL, 1));
+    /* LBR and BTF are accepted and ignored (reads 0); other bits #GP */
+    CHECK_EQ(wrmsr(&t, MSR_IA32_DEBUGCTL, 3), TH_HALT);
+    CHECK_EQ(rdmsr(&t, MSR_IA32_DEBUGCTL, &v), TH_HALT);
+    CHECK_EQ(v, 0);
+    CHECK(wr_gp(&t, MSR_IA32_DEBUGCTL, 1u << 2));
     CHECK_EQ(wrmsr(&t, MSR_IA32_DEBUGCTL, 0), TH_HALT);
     CHECK_EQ(wrmsr(&t, MSR_IA32_UCODE_REV, 0), TH_HALT);
     CHECK_EQ(rdmsr(&t, MSR_IA32_UCODE_REV, &v), TH_HALT);
@@ -269,5 +273,35 @@ TEST(msr_apic_base_with_lapic)
     cpuid_query(&t.cpu, 1, 0, r);
     CHECK(!(r[3] & CPUID_1_EDX_APIC));
     CHECK(wr_gp(&t, MSR_IA32_APIC_BASE, LAPIC_DEFAULT_BASE | (1ull << 50)));
+    th_destroy(&t);
+}
+
+/* Writes that make the local APIC raise something for its own CPU (self IPI,
+ * a TSC deadline already passed) post EV_IRQ so the loop notices at the
+ * next instruction boundary. */
+TEST(msr_lapic_writes_post_events)
+{
+    struct th t;
+    struct apic_bus ab;
+    struct lapic l;
+    th_init(&t, TH_LONG64);
+    apic_bus_init(&ab);
+    lapic_init(&l, 0, true, &ab);
+    t.cpu.lapic = &l;
+    t.cpu.apic_base = lapic_get_base(&l);
+    CHECK_EQ(wrmsr(&t, MSR_IA32_APIC_BASE, LAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_EXTD),
+             TH_HALT);
+    CHECK_EQ(wrmsr(&t, 0x80f, 0x1ff), TH_HALT); /* SVR: software-enable */
+    atomic_store(&t.cpu.events, 0);
+    CHECK_EQ(wrmsr(&t, 0x83f, 0x40), TH_HALT);  /* SELF IPI */
+    CHECK(atomic_load(&t.cpu.events) & EV_IRQ);
+    CHECK_EQ(lapic_pending_vector(&l), 0x40);
+    lapic_ack(&l, 0x40);
+    CHECK_EQ(wrmsr(&t, 0x80b, 0), TH_HALT); /* EOI */
+    CHECK_EQ(wrmsr(&t, 0x832, 2u << 17 | 0x41), TH_HALT); /* LVT timer: TSC-deadline */
+    atomic_store(&t.cpu.events, 0);
+    CHECK_EQ(wrmsr(&t, MSR_IA32_TSC_DEADLINE, 1), TH_HALT); /* long past */
+    CHECK(atomic_load(&t.cpu.events) & EV_IRQ);
+    CHECK_EQ(lapic_pending_vector(&l), 0x41);
     th_destroy(&t);
 }

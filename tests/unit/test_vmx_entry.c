@@ -515,7 +515,7 @@ TEST(vmx_check_controls_reserved_pin_bit)
 {
     struct th t;
     vt_init(&t);
-    set_bits(&t, VMCS_PIN_BASED_VM_EXEC_CONTROL, VMX_PIN_POSTED_INTR, 0); /* not allowed-1 */
+    set_bits(&t, VMCS_PIN_BASED_VM_EXEC_CONTROL, 1u << 8, 0); /* reserved: not allowed-1 */
     CHECK_EQ(enter(&t), 0);
     CHECK(vmfail_valid(&t, VMXERR_ENTRY_INVALID_CONTROL));
     CHECK(recorded(&t, "!vmx_ctl_ok(k->pin, must1, may1)", "26.2.1.1"));

@@ -286,14 +286,16 @@ TEST(vmx_vmread_vmwrite_errors)
         CHECK_EQ(vmread(&t, 0x4400, &v), 0);
         CHECK_EQ(v, VMXERR_UNSUPPORTED_FIELD);
     }
-    /* Read-only (VM-exit information) fields: error 13, value unchanged. */
-    CHECK_EQ(vmwrite(&t, 0x4402, 5), FAIL_VALID);
-    CHECK_EQ(vmread(&t, 0x4400, &v), 0);
-    CHECK_EQ(v, VMXERR_VMWRITE_READONLY);
+    /* VM-exit information fields: writable, IA32_VMX_MISC[29] = 1 (30.3 VMWRITE). */
+    CHECK_EQ(vmwrite(&t, 0x4402, 5), 0);
     CHECK_EQ(vmread(&t, 0x4402, &v), 0);
-    CHECK_EQ(v, 0);
-    CHECK_EQ(vmwrite(&t, 0x2401, 5), FAIL_VALID); /* high half of guest-physical address */
-    CHECK_EQ(vmwrite(&t, 0x6400, 5), FAIL_VALID); /* exit qualification */
+    CHECK_EQ(v, 5);
+    CHECK_EQ(vmwrite(&t, 0x2401, 5), 0); /* high half of guest-physical address */
+    CHECK_EQ(vmread(&t, 0x2400, &v), 0);
+    CHECK_EQ(v, 5ull << 32);
+    CHECK_EQ(vmwrite(&t, 0x6400, 0x1234567890ull), 0); /* exit qualification */
+    CHECK_EQ(vmread(&t, 0x6400, &v), 0);
+    CHECK_EQ(v, 0x1234567890ull);
     /* CPL 3: #GP(0). */
     cpu_set_seg(&t.cpu, SEG_SS, 0x23, 0, 0xffffffff, 0xc0f3);
     cpu_set_seg(&t.cpu, SEG_CS, 0x2b, 0, 0xffffffff, 0xa0fb);
@@ -557,7 +559,7 @@ TEST(vmx_capability_msrs)
     CHECK_EQ(misc & 0x1c0, 0x140);
     CHECK_EQ((misc >> 16) & 0x1ff, 4);
     CHECK_EQ((misc >> 25) & 7, 0);
-    CHECK(!(misc & VMX_MISC_VMWRITE_ANY)); /* consistent with error 13 */
+    CHECK(misc & VMX_MISC_VMWRITE_ANY); /* VMWRITE to exit-information fields works */
     /* Fixed CR0/CR4 bits. */
     uint64_t cr0f0 = rdmsr(&t, 0x486, &gp), cr0f1 = rdmsr(&t, 0x487, &gp);
     uint64_t cr4f0 = rdmsr(&t, 0x488, &gp), cr4f1 = rdmsr(&t, 0x489, &gp);
@@ -653,9 +655,12 @@ TEST(vmx_shadow_vmcs_nonroot)
     CHECK_EQ(v, 0x88776655);
     CHECK_EQ(vmwrite(&t, 0x0800, 0xabcdef), 0); /* 16-bit field truncates */
     CHECK_EQ(get64(&t, VMCS2_PA + VMCS_REGION_DATA + 8 * VMCS_GUEST_ES_SELECTOR), 0xcdef);
-    /* Errors: read-only field 13, written into the current VMCS. */
-    CHECK_EQ(vmwrite(&t, 0x4402, 1), FAIL_VALID);
-    CHECK_EQ(vmcs_get(&t.cpu.vmx->vmcs, VMCS_VM_INSTRUCTION_ERROR), VMXERR_VMWRITE_READONLY);
+    /* Exit-information fields are writable in the shadow VMCS too (MISC[29]);
+     * errors go into the current VMCS: unsupported field 12. */
+    CHECK_EQ(vmwrite(&t, 0x4402, 1), 0);
+    CHECK_EQ(get64(&t, VMCS2_PA + VMCS_REGION_DATA + 8 * VMCS_VM_EXIT_REASON), 1);
+    CHECK_EQ(vmwrite(&t, 0x6c40, 1), FAIL_VALID);
+    CHECK_EQ(vmcs_get(&t.cpu.vmx->vmcs, VMCS_VM_INSTRUCTION_ERROR), VMXERR_UNSUPPORTED_FIELD);
     /* Bitmap bit set: the access exits to L1 instead. */
     ((uint8_t *)th_mem(&t, BITMAP_W))[0x4004 >> 3] |= 1u << (0x4004 & 7);
     CHECK(vmx_vmrw_exits(&t.cpu, 0x4004, true));

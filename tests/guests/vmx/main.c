@@ -1,7 +1,8 @@
 /*
  * main.c — the VT-x acceptance guest's entry: descriptor tables, paging,
  * command line (-v: print "RUN name" before each test; only=a,b: run the
- * tests whose names contain a or b), then every test table, the summary
+ * tests whose names contain a or b; fuzz=N, fuzzseed=S: attempts and seed
+ * of the fuzzer in t_fuzz.c), then every test table, the summary
  * line "vmx tests: N passed, M failed, K skipped", and the isa-debug-exit
  * status (0 = all passed, else the number of failures, at most 127).
  */
@@ -13,6 +14,28 @@ uint8_t stack[65536] ALIGNED(16);
 uint64_t l1_cr0, l1_cr4, l1_efer, l1_pat;
 extern char rm_blob[], rm_blob_end[];
 static char cmdline[256];
+
+/* Decimal, or hexadecimal with 0x. */
+static uint64_t parse_u64(const char *s)
+{
+    uint64_t v = 0;
+    unsigned base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    for (;; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+            d = (unsigned)((*s | 0x20) - 'a' + 10);
+        else
+            break;
+        v = v * base + d;
+    }
+    return v;
+}
 
 static void parse_cmdline(void)
 {
@@ -31,6 +54,10 @@ static void parse_cmdline(void)
             verbose = true;
         if ((p == cmdline || p[-1] == ' ') && !strncmp(p, "only=", 5))
             test_filter = p + 5;
+        if ((p == cmdline || p[-1] == ' ') && !strncmp(p, "fuzz=", 5))
+            fuzz_iterations = parse_u64(p + 5);
+        if ((p == cmdline || p[-1] == ' ') && !strncmp(p, "fuzzseed=", 9))
+            fuzz_seed = parse_u64(p + 9);
     }
 }
 
@@ -67,11 +94,14 @@ void kmain(void)
     run_tests(event_tests, n_event_tests);
     run_tests(ept_tests, n_ept_tests);
     run_tests(virt_tests, n_virt_tests);
+    run_tests(apicv_tests, n_apicv_tests);
     run_tests(prio_tests, n_prio_tests);
     run_tests(state_tests, n_state_tests);
     run_tests(mode_tests, n_mode_tests);
     run_tests(entry_tests, n_entry_tests);
     run_tests(robust_tests, n_robust_tests);
+    run_tests(regress_tests, n_regress_tests);
+    run_tests(fuzz_tests, n_fuzz_tests); /* last: it reprograms much of L1's state */
 
     printf("vmx tests: %d passed, %d failed, %d skipped\n", total_pass, total_fail, total_skip);
     debug_exit(total_fail > 127 ? 127 : (uint32_t)total_fail);

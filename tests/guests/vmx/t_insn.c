@@ -305,7 +305,11 @@ static void t_vmread_vmwrite(void)
 static void t_vmwrite_readonly(void)
 {
     if (caps.misc & (1ull << 29)) {
-        skip("IA32_VMX_MISC[29]: VMWRITE may write exit-information fields");
+        /* IA32_VMX_MISC[29]: VMWRITE may write exit-information fields */
+        CHECK(vmwrite_r(EXIT_QUAL, 0x1234) == VM_OK && vmread(EXIT_QUAL) == 0x1234,
+              "VMWRITE to the exit qualification with IA32_VMX_MISC[29] = 1");
+        CHECK(vmwrite_r(EXIT_REASON, 7) == VM_OK && vmread(EXIT_REASON) == 7,
+              "VMWRITE to the exit-reason field with IA32_VMX_MISC[29] = 1");
         return;
     }
     EXPECT_VMFAIL_VALID(vmwrite_r(EXIT_REASON, 1), 13, "VMWRITE to the exit-reason field");
@@ -431,7 +435,8 @@ const struct vmx_test insn_tests[] = {
         "type 1 (high) reads/writes bits 63:32 of a 64-bit field"),
     ROW("vmwrite_readonly", t_vmwrite_readonly,
         "30.3 VMWRITE: ELSIF VMCS field is read-only (and IA32_VMX_MISC[29] = 0) THEN "
-        "VMfailValid(13)"),
+        "VMfailValid(13); with IA32_VMX_MISC[29] = 1 the exit-information fields are "
+        "written (A.6)"),
     ROW("vmread_unsupported", t_vmread_unsupported,
         "30.3 VMREAD/VMWRITE: IF the operand does not correspond to any VMCS field THEN "
         "VMfailValid(12)"),

@@ -305,5 +305,12 @@ extern const struct vmx_test insn_tests[], exit_tests[], access_tests[], virt_te
     mode_tests[], entry_tests[];
 extern const size_t n_insn_tests, n_exit_tests, n_access_tests, n_virt_tests, n_robust_tests, n_prio_tests, n_state_tests, n_event_tests, n_ept_tests, n_mode_tests,
     n_entry_tests;
+extern const struct vmx_test apicv_tests[];
+extern const size_t n_apicv_tests;
+extern const struct vmx_test regress_tests[];
+extern const size_t n_regress_tests;
+extern const struct vmx_test fuzz_tests[];
+extern const size_t n_fuzz_tests;
+extern uint64_t fuzz_iterations, fuzz_seed; /* t_fuzz.c; guest command line fuzz=, fuzzseed= */
 
 #endif

@@ -1,0 +1,178 @@
+/*
+ * fastpath.h — decode-time specialisation of the hottest instruction forms.
+ *
+ * A row's generic handler serves every operand form: it tests ModRM.mod,
+ * the operand size, the mode and the segment on each execution.  When a
+ * block is decoded, exec.c asks insn_specialise() (fastpath.c) whether the
+ * row has a variant compiled for the form this instruction actually has,
+ * and stores that in insn->fn instead.  The variants are listed next to
+ * their generic handler, in the family's source file, as a small table of
+ * struct op_special; the opcode table itself stays the single source of
+ * truth (mnemonic, flags, exit class) and is not duplicated.
+ *
+ * The forms:
+ *   reg[0]/reg[1]  ModRM.mod == 3, operand size 8 / 4
+ *   mem[0]/mem[1]  a memory operand in 64-bit mode with 64-bit addressing
+ *                  and no LOCK prefix ("flat": only FS/GS have a base)
+ *   pick()         a row-specific choice (Jcc by condition, PUSH/POP in
+ *                  64-bit mode, ...)
+ * A variant is semantically identical to the generic handler for that
+ * form.  Memory variants only take the software-TLB hit path; on a miss
+ * (or anything unusual: page crossing, MMIO, #AC checking, SMC-protected
+ * code pages) they call the generic handler before changing any state, so
+ * faults, SMC detection and MMIO stay in one place.
+ *
+ * Specialisation happens only when insn->fn is still the row's handler,
+ * i.e. not replaced by the VMX non-root exit gate or the CPL check (rules
+ * in exec.c finish_insn), and never for LOCKed instructions.
+ */
+#ifndef NESTVM_CPU_FASTPATH_H
+#define NESTVM_CPU_FASTPATH_H
+
+#include "cpu/cpu.h"
+#include "cpu/insn.h"
+#include "cpu/lazy_flags.h"
+#include "cpu/mem.h"
+
+struct op_special {
+    op_fn *generic;
+    op_fn *reg[2]; /* register operand: [0] operand size 8, [1] operand size 4 */
+    op_fn *mem[2]; /* flat 64-bit memory operand: same sizes */
+    /* A row-specific choice among the slots (or any handler), or NULL. */
+    op_fn *(*pick)(const struct op_special *s, const struct cpu *cpu, const struct insn *in);
+    unsigned flags;
+};
+/* flags */
+#define SP_ANYSZ 1u /* byte rows and size-independent forms: [0] serves every operand size */
+#define SP_RM8 2u   /* the register-form ModRM.rm operand is a byte register */
+#define SP_REG8 4u  /* ModRM.reg names a byte register */
+
+/* The tables, one per family source file, each ended by an all-zero entry. */
+extern const struct op_special ops_alu_special[];
+extern const struct op_special ops_data_special[];
+extern const struct op_special ops_shift_special[];
+extern const struct op_special ops_muldiv_special[];
+extern const struct op_special ops_branch_special[];
+extern const struct op_special ops_stack_special[];
+
+/* The variant of in's row for this instruction's form, or NULL. */
+op_fn *insn_specialise(const struct cpu *cpu, const struct insn *in);
+
+/* Pickers for rows without ModRM: by operand size (reg[0] for 8, reg[1]
+ * for 4; operand size 8 implies 64-bit mode), and "reg[0] in 64-bit mode". */
+op_fn *sp_pick_osz(const struct op_special *s, const struct cpu *cpu, const struct insn *in);
+op_fn *sp_pick_code64(const struct op_special *s, const struct cpu *cpu, const struct insn *in);
+
+/* ---- helpers for the variants ---- */
+
+/*
+ * Threaded dispatch: after its work, a variant retires its instruction and
+ * calls the next one of the block itself (a tail call), so each variant
+ * has its own indirect branch for the host's predictor to learn.  It stops
+ * at the block's end or when cpu_end_block() was called, and returns to the
+ * loop in exec.c, which retires the instruction cpu->blk_in names.  A
+ * variant that fell back to the generic handler continues the same way.
+ */
+static inline __attribute__((always_inline)) void fp_next(struct cpu *cpu, const struct insn *in)
+{
+    const struct insn *nx = in + 1;
+    if (unlikely(nx == cpu->blk_end) || unlikely(cpu->end_block))
+        return;
+    uint64_t rip = cpu->next_rip;
+    cpu->rip = rip;
+    cpu->icount++;
+    cpu->next_rip = rip + nx->len;
+    cpu->blk_in = nx;
+    nx->fn(cpu, nx);
+}
+
+/* A variant that continues to the next instruction, and one that ends its
+ * block (branches): FP_H(name) { body } */
+#define FP_H(name)                                                                      \
+    static inline __attribute__((always_inline)) void name##_op(struct cpu *cpu,        \
+                                                                const struct insn *in); \
+    static void name(struct cpu *cpu, const struct insn *in)                            \
+    {                                                                                   \
+        name##_op(cpu, in);                                                             \
+        fp_next(cpu, in);                                                               \
+    }                                                                                   \
+    static inline __attribute__((always_inline)) void name##_op(struct cpu *cpu,        \
+                                                                const struct insn *in)
+#define FP_LAST(name) static void name(struct cpu *cpu, const struct insn *in)
+
+/* The row's generic handler: what a variant falls back to.  (A variant is
+ * only installed while insn->fn would otherwise be the row's handler.) */
+static inline void fp_generic(struct cpu *cpu, const struct insn *in)
+{
+    op_rows[in->row].fn(cpu, in);
+}
+
+/* Effective address with 64-bit addressing (asz == 8 is guaranteed). */
+static inline __attribute__((always_inline)) uint64_t fp_ea(const struct cpu *cpu,
+                                                           const struct insn *in)
+{
+    uint64_t a = (uint64_t)(int64_t)in->disp;
+    if (likely(in->base < 16))
+        a += cpu->r[in->base];
+    else if (in->base == EA_RIP)
+        a += cpu->next_rip;
+    if (in->index != EA_NONE)
+        a += cpu->r[in->index] << in->scale;
+    return a;
+}
+
+/* Host pointer of the memory operand if the TLB maps it (64-bit mode: only
+ * FS and GS add a base, SDM Vol.1 3.3.7.1), else NULL.  A non-canonical
+ * address never hits, so the generic path raises #GP/#SS for it. */
+static inline __attribute__((always_inline)) void *fp_host(struct cpu *cpu, const struct insn *in,
+                                                          unsigned size, bool write)
+{
+    uint64_t lin = fp_ea(cpu, in);
+    if (unlikely(in->seg >= SEG_FS))
+        lin += cpu->seg[in->seg].base;
+    return tlb_hit(write ? cpu->tlb.w : cpu->tlb.r, lin, size, cpu->tlb_ctx);
+}
+
+/* The stack slot at RSP + delta in 64-bit mode, if the TLB maps it. */
+static inline __attribute__((always_inline)) void *fp_stack(struct cpu *cpu, uint64_t rsp,
+                                                           unsigned size, bool write)
+{
+    return tlb_hit(write ? cpu->tlb.w : cpu->tlb.r, rsp, size, cpu->tlb_ctx);
+}
+
+static inline __attribute__((always_inline)) uint64_t fp_load(const void *p, unsigned size)
+{
+    uint64_t v = 0;
+    memcpy(&v, p, size);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void fp_store(void *p, unsigned size, uint64_t v)
+{
+    memcpy(p, &v, size);
+}
+
+/* Register operands of a variant: size 1 means the low byte (the picker
+ * has excluded AH..BH), 4 zero-extends, 2 merges. */
+static inline __attribute__((always_inline)) uint64_t fp_reg(const struct cpu *cpu, unsigned r,
+                                                            unsigned size)
+{
+    return cpu->r[r] & size_mask(size);
+}
+
+static inline __attribute__((always_inline)) void fp_set_reg(struct cpu *cpu, unsigned r,
+                                                            unsigned size, uint64_t v)
+{
+    if (size == 1)
+        cpu->r[r] = (cpu->r[r] & ~0xffull) | (v & 0xff);
+    else
+        reg_set(cpu, r, size, v);
+}
+
+/* A 64-bit mode near branch target must be canonical (SDM Vol.1 3.3.7.1). */
+static inline bool fp_canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+#endif
