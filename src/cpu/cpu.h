@@ -246,10 +246,10 @@ struct cpu {
     uint8_t nonroot;   /* VMX non-root operation */
     _Atomic uint32_t events;
     uint64_t icount; /* instructions retired */
-    /* The decoded block being run (exec.c): the instruction executing and
-     * the end; specialised handlers continue to the next one themselves
+    /* The end of the decoded block being run (exec.c): specialised
+     * handlers continue to the next instruction themselves until there
      * (fastpath.h fp_next). */
-    const struct insn *blk_in, *blk_end;
+    const struct insn *blk_end;
     uint64_t halted_ns; /* time spent waiting in HLT / wait-for-SIPI (stats) */
     struct tlb tlb;
 

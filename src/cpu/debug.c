@@ -14,7 +14,8 @@
  *
  * Timing rules (17.3.1, 6.8.3):
  *  - an instruction breakpoint is a fault taken before the instruction,
- *    unless RFLAGS.RF = 1; RF is cleared when the next instruction retires;
+ *    unless RFLAGS.RF = 1 or the instruction follows a MOV SS / POP SS (as
+ *    Intel processors do); RF is cleared when the next instruction retires;
  *    the image pushed for this #DB keeps RF = 0 (the handler sets it);
  *  - single-step traps after an instruction that started with TF = 1, but
  *    not after INT n / INT3 / INTO / INT1 (the handler is entered with TF
@@ -72,7 +73,9 @@ static void deliver_db(struct cpu *cpu, uint64_t bits)
 
 bool dbg_before_insn(struct cpu *cpu)
 {
-    if (dbg_armed(cpu) && !(cpu->rflags & FL_RF)) {
+    /* RF, and MOV SS / POP SS blocking on Intel, inhibit instruction
+     * breakpoints on this instruction (17.3.1.1, 6.8.3). */
+    if (dbg_armed(cpu) && !(cpu->rflags & FL_RF) && !(cpu->intr_shadow & 2)) {
         uint64_t lin = cpu->code64 ? cpu->rip : (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
         uint64_t hits = 0;
         for (unsigned n = 0; n < 4; n++)

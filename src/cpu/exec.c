@@ -703,16 +703,16 @@ resume:;
             }
         }
         /* Specialised handlers run the following instructions themselves
-         * (fastpath.h fp_next) and leave the last one they reached in
-         * cpu->blk_in, for the loop to retire. */
+         * (fastpath.h fp_next), retiring each; the instruction a call
+         * returns from is the first one not retired yet. */
         cpu->end_block = 0;
         cpu->blk_end = in + n;
-        uint64_t rip = cpu->rip;
+        const struct insn *first = in;
+        uint64_t rip = cpu->rip, icount0 = cpu->icount;
         for (;;) {
             cpu->next_rip = rip + in->len;
-            cpu->blk_in = in;
             in->fn(cpu, in);
-            in = cpu->blk_in;
+            in = first + (cpu->icount - icount0);
             rip = cpu->next_rip;
             cpu->rip = rip;
             cpu->icount++;

@@ -67,45 +67,50 @@ op_fn *sp_pick_code64(const struct op_special *s, const struct cpu *cpu, const s
 
 /*
  * Threaded dispatch: after its work, a variant retires its instruction and
- * calls the next one of the block itself (a tail call), so each variant
- * has its own indirect branch for the host's predictor to learn.  It stops
- * at the block's end or when cpu_end_block() was called, and returns to the
- * loop in exec.c, which retires the instruction cpu->blk_in names.  A
- * variant that fell back to the generic handler continues the same way.
+ * jumps to the next one of the block itself (a tail call), so each variant
+ * has its own indirect branch for the host's predictor to learn.  At the
+ * block's end it returns to the loop in exec.c, which retires the last
+ * instruction (it finds which from cpu->icount).  A variant's fast path
+ * never calls cpu_end_block(); a variant that falls back to the generic
+ * handler returns to the loop right after it (a tail call too), and the
+ * loop goes on as for any generic handler.
  */
 static inline __attribute__((always_inline)) void fp_next(struct cpu *cpu, const struct insn *in)
 {
     const struct insn *nx = in + 1;
-    if (unlikely(nx == cpu->blk_end) || unlikely(cpu->end_block))
+    if (unlikely(nx == cpu->blk_end))
         return;
     uint64_t rip = cpu->next_rip;
     cpu->rip = rip;
     cpu->icount++;
     cpu->next_rip = rip + nx->len;
-    cpu->blk_in = nx;
     nx->fn(cpu, nx);
 }
 
-/* A variant that continues to the next instruction, and one that ends its
- * block (branches): FP_H(name) { body } */
+/* The row's generic handler: what a variant falls back to (false: do not
+ * continue to the next instruction).  A variant is only installed while
+ * insn->fn would otherwise be the row's handler. */
+static inline __attribute__((always_inline)) bool fp_generic(struct cpu *cpu,
+                                                            const struct insn *in)
+{
+    op_rows[in->row].fn(cpu, in);
+    return false;
+}
+
+/* A variant that continues to the next instruction:
+ *     FP_H(name) { ...; return true; }   (or return fp_generic(cpu, in))
+ * and one that ends its block (branches): FP_LAST(name) { ... } */
 #define FP_H(name)                                                                      \
-    static inline __attribute__((always_inline)) void name##_op(struct cpu *cpu,        \
+    static inline __attribute__((always_inline)) bool name##_op(struct cpu *cpu,        \
                                                                 const struct insn *in); \
     static void name(struct cpu *cpu, const struct insn *in)                            \
     {                                                                                   \
-        name##_op(cpu, in);                                                             \
-        fp_next(cpu, in);                                                               \
+        if (name##_op(cpu, in))                                                         \
+            fp_next(cpu, in);                                                           \
     }                                                                                   \
-    static inline __attribute__((always_inline)) void name##_op(struct cpu *cpu,        \
+    static inline __attribute__((always_inline)) bool name##_op(struct cpu *cpu,        \
                                                                 const struct insn *in)
 #define FP_LAST(name) static void name(struct cpu *cpu, const struct insn *in)
-
-/* The row's generic handler: what a variant falls back to.  (A variant is
- * only installed while insn->fn would otherwise be the row's handler.) */
-static inline void fp_generic(struct cpu *cpu, const struct insn *in)
-{
-    op_rows[in->row].fn(cpu, in);
-}
 
 /* Effective address with 64-bit addressing (asz == 8 is guaranteed). */
 static inline __attribute__((always_inline)) uint64_t fp_ea(const struct cpu *cpu,

@@ -170,7 +170,7 @@ H(op_dec_Zv) { alu_reg(cpu, ALU_DEC, in->osz, in->rm & 7, false, 0); }
  * the TLB maps (else the generic handler runs). */
 
 /* Destination is r/m. */
-static inline __attribute__((always_inline)) void alu_fast_rm(struct cpu *cpu,
+static inline __attribute__((always_inline)) bool alu_fast_rm(struct cpu *cpu,
                                                              const struct insn *in, unsigned k,
                                                              unsigned size, bool mem, uint64_t s)
 {
@@ -179,10 +179,8 @@ static inline __attribute__((always_inline)) void alu_fast_rm(struct cpu *cpu,
     s &= mask;
     if (mem) {
         p = fp_host(cpu, in, size, alu_writes(k));
-        if (unlikely(!p)) {
-            fp_generic(cpu, in);
-            return;
-        }
+        if (unlikely(!p))
+            return fp_generic(cpu, in);
         d = fp_load(p, size);
     } else {
         d = fp_reg(cpu, in->rm, size);
@@ -196,63 +194,62 @@ static inline __attribute__((always_inline)) void alu_fast_rm(struct cpu *cpu,
             fp_set_reg(cpu, in->rm, size, r);
     }
     alu_flags(cpu, k, size, d, s, r, cf);
+    return true;
 }
 
-/* Destination is ModRM.reg (or rAX with ModRM-less rows: dst_reg 0, r/m
- * source replaced by the immediate). */
-static inline __attribute__((always_inline)) void alu_fast_reg(struct cpu *cpu,
+/* Destination is ModRM.reg, the source r/m. */
+static inline __attribute__((always_inline)) bool alu_fast_reg(struct cpu *cpu,
                                                               const struct insn *in, unsigned k,
                                                               unsigned size, bool mem)
 {
     uint64_t mask = size_mask(size), s;
     if (mem) {
         void *p = fp_host(cpu, in, size, false);
-        if (unlikely(!p)) {
-            fp_generic(cpu, in);
-            return;
-        }
+        if (unlikely(!p))
+            return fp_generic(cpu, in);
         s = fp_load(p, size);
     } else {
         s = fp_reg(cpu, in->rm, size);
     }
     alu_reg(cpu, k, size, in->reg, true, s & mask);
+    return true;
 }
 
 #define ALU_FAST_RM(name, K)                                                               \
-    FP_H(name##_EvGv_r64) { alu_fast_rm(cpu, in, K, 8, false, cpu->r[in->reg]); }         \
-    FP_H(name##_EvGv_r32) { alu_fast_rm(cpu, in, K, 4, false, cpu->r[in->reg]); }         \
-    FP_H(name##_EvGv_m64) { alu_fast_rm(cpu, in, K, 8, true, cpu->r[in->reg]); }          \
-    FP_H(name##_EvGv_m32) { alu_fast_rm(cpu, in, K, 4, true, cpu->r[in->reg]); }          \
-    FP_H(name##_EvI_r64) { alu_fast_rm(cpu, in, K, 8, false, in->imm); }                  \
-    FP_H(name##_EvI_r32) { alu_fast_rm(cpu, in, K, 4, false, in->imm); }                  \
-    FP_H(name##_EvI_m64) { alu_fast_rm(cpu, in, K, 8, true, in->imm); }                   \
-    FP_H(name##_EvI_m32) { alu_fast_rm(cpu, in, K, 4, true, in->imm); }                   \
-    FP_H(name##_EbGb_r) { alu_fast_rm(cpu, in, K, 1, false, cpu->r[in->reg]); }           \
-    FP_H(name##_EbGb_m) { alu_fast_rm(cpu, in, K, 1, true, cpu->r[in->reg]); }            \
-    FP_H(name##_EbIb_r) { alu_fast_rm(cpu, in, K, 1, false, in->imm); }                   \
-    FP_H(name##_EbIb_m) { alu_fast_rm(cpu, in, K, 1, true, in->imm); }                    \
-    FP_H(name##_rAXIz_64) { alu_reg(cpu, K, 8, R_AX, false, in->imm); }                   \
-    FP_H(name##_rAXIz_32) { alu_reg(cpu, K, 4, R_AX, false, in->imm & 0xffffffffu); }     \
-    FP_H(name##_ALIb_any) { alu_reg(cpu, K, 1, R_AX, false, in->imm & 0xff); }
+    FP_H(name##_EvGv_r64) { return alu_fast_rm(cpu, in, K, 8, false, cpu->r[in->reg]); }         \
+    FP_H(name##_EvGv_r32) { return alu_fast_rm(cpu, in, K, 4, false, cpu->r[in->reg]); }         \
+    FP_H(name##_EvGv_m64) { return alu_fast_rm(cpu, in, K, 8, true, cpu->r[in->reg]); }          \
+    FP_H(name##_EvGv_m32) { return alu_fast_rm(cpu, in, K, 4, true, cpu->r[in->reg]); }          \
+    FP_H(name##_EvI_r64) { return alu_fast_rm(cpu, in, K, 8, false, in->imm); }                  \
+    FP_H(name##_EvI_r32) { return alu_fast_rm(cpu, in, K, 4, false, in->imm); }                  \
+    FP_H(name##_EvI_m64) { return alu_fast_rm(cpu, in, K, 8, true, in->imm); }                   \
+    FP_H(name##_EvI_m32) { return alu_fast_rm(cpu, in, K, 4, true, in->imm); }                   \
+    FP_H(name##_EbGb_r) { return alu_fast_rm(cpu, in, K, 1, false, cpu->r[in->reg]); }           \
+    FP_H(name##_EbGb_m) { return alu_fast_rm(cpu, in, K, 1, true, cpu->r[in->reg]); }            \
+    FP_H(name##_EbIb_r) { return alu_fast_rm(cpu, in, K, 1, false, in->imm); }                   \
+    FP_H(name##_EbIb_m) { return alu_fast_rm(cpu, in, K, 1, true, in->imm); }                    \
+    FP_H(name##_rAXIz_64) { alu_reg(cpu, K, 8, R_AX, false, in->imm); return true; }                   \
+    FP_H(name##_rAXIz_32) { alu_reg(cpu, K, 4, R_AX, false, in->imm & 0xffffffffu); return true; }     \
+    FP_H(name##_ALIb_any) { alu_reg(cpu, K, 1, R_AX, false, in->imm & 0xff); return true; }
 
 /* The eight classic operations also have the reg-destination forms. */
 #define ALU_FAST_G(name, K)                                                                \
     ALU_FAST_RM(name, K)                                                                   \
-    FP_H(name##_GvEv_r64) { alu_fast_reg(cpu, in, K, 8, false); }                          \
-    FP_H(name##_GvEv_r32) { alu_fast_reg(cpu, in, K, 4, false); }                          \
-    FP_H(name##_GvEv_m64) { alu_fast_reg(cpu, in, K, 8, true); }                           \
-    FP_H(name##_GvEv_m32) { alu_fast_reg(cpu, in, K, 4, true); }                           \
-    FP_H(name##_GbEb_r) { alu_fast_reg(cpu, in, K, 1, false); }                            \
-    FP_H(name##_GbEb_m) { alu_fast_reg(cpu, in, K, 1, true); }
+    FP_H(name##_GvEv_r64) { return alu_fast_reg(cpu, in, K, 8, false); }                          \
+    FP_H(name##_GvEv_r32) { return alu_fast_reg(cpu, in, K, 4, false); }                          \
+    FP_H(name##_GvEv_m64) { return alu_fast_reg(cpu, in, K, 8, true); }                           \
+    FP_H(name##_GvEv_m32) { return alu_fast_reg(cpu, in, K, 4, true); }                           \
+    FP_H(name##_GbEb_r) { return alu_fast_reg(cpu, in, K, 1, false); }                            \
+    FP_H(name##_GbEb_m) { return alu_fast_reg(cpu, in, K, 1, true); }
 
 /* NOT, NEG, INC, DEC */
 #define ALU_FAST_UNARY(name, K)                                                            \
-    FP_H(name##_Ev_r64) { alu_fast_rm(cpu, in, K, 8, false, 0); }                          \
-    FP_H(name##_Ev_r32) { alu_fast_rm(cpu, in, K, 4, false, 0); }                          \
-    FP_H(name##_Ev_m64) { alu_fast_rm(cpu, in, K, 8, true, 0); }                           \
-    FP_H(name##_Ev_m32) { alu_fast_rm(cpu, in, K, 4, true, 0); }                           \
-    FP_H(name##_Eb_r) { alu_fast_rm(cpu, in, K, 1, false, 0); }                            \
-    FP_H(name##_Eb_m) { alu_fast_rm(cpu, in, K, 1, true, 0); }
+    FP_H(name##_Ev_r64) { return alu_fast_rm(cpu, in, K, 8, false, 0); }                          \
+    FP_H(name##_Ev_r32) { return alu_fast_rm(cpu, in, K, 4, false, 0); }                          \
+    FP_H(name##_Ev_m64) { return alu_fast_rm(cpu, in, K, 8, true, 0); }                           \
+    FP_H(name##_Ev_m32) { return alu_fast_rm(cpu, in, K, 4, true, 0); }                           \
+    FP_H(name##_Eb_r) { return alu_fast_rm(cpu, in, K, 1, false, 0); }                            \
+    FP_H(name##_Eb_m) { return alu_fast_rm(cpu, in, K, 1, true, 0); }
 
 ALU_FAST_G(add, ALU_ADD)
 ALU_FAST_G(or, ALU_OR)
@@ -274,6 +271,7 @@ FP_H(xor_zero_r)
 {
     cpu->r[in->rm] = 0;
     flags_lazy(cpu, LF_LOGIC, in->osz, 0, 0, 0);
+    return true;
 }
 
 static op_fn *pick_xor_self(const struct op_special *s, const struct cpu *cpu,

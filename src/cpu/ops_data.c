@@ -339,52 +339,55 @@ static inline __attribute__((always_inline)) bool mov_fast_src(struct cpu *cpu,
                                                               unsigned size, uint64_t *v)
 {
     void *p = fp_host(cpu, in, size, false);
-    if (unlikely(!p)) {
-        fp_generic(cpu, in);
-        return false;
-    }
+    if (unlikely(!p))
+        return fp_generic(cpu, in);
     *v = fp_load(p, size);
     return true;
 }
 
-static inline __attribute__((always_inline)) void mov_fast_store(struct cpu *cpu,
+static inline __attribute__((always_inline)) bool mov_fast_store(struct cpu *cpu,
                                                                 const struct insn *in,
                                                                 unsigned size, uint64_t v)
 {
     void *p = fp_host(cpu, in, size, true);
-    if (unlikely(!p)) {
-        fp_generic(cpu, in);
-        return;
-    }
+    if (unlikely(!p))
+        return fp_generic(cpu, in);
     fp_store(p, size, v);
+    return true;
 }
 
 /* MOV Ev,Gv / Eb,Gb / Ev,Iz / Eb,Ib */
-FP_H(mov_EvGv_r64) { cpu->r[in->rm] = cpu->r[in->reg]; }
-FP_H(mov_EvGv_r32) { cpu->r[in->rm] = (uint32_t)cpu->r[in->reg]; }
-FP_H(mov_EvGv_m64) { mov_fast_store(cpu, in, 8, cpu->r[in->reg]); }
-FP_H(mov_EvGv_m32) { mov_fast_store(cpu, in, 4, cpu->r[in->reg]); }
-FP_H(mov_EbGb_r) { fp_set_reg(cpu, in->rm, 1, cpu->r[in->reg]); }
-FP_H(mov_EbGb_m) { mov_fast_store(cpu, in, 1, cpu->r[in->reg]); }
-FP_H(mov_EvIz_r64) { cpu->r[in->rm] = in->imm; }
-FP_H(mov_EvIz_r32) { cpu->r[in->rm] = (uint32_t)in->imm; }
-FP_H(mov_EvIz_m64) { mov_fast_store(cpu, in, 8, in->imm); }
-FP_H(mov_EvIz_m32) { mov_fast_store(cpu, in, 4, in->imm); }
-FP_H(mov_EbIb_r) { fp_set_reg(cpu, in->rm, 1, in->imm); }
-FP_H(mov_EbIb_m) { mov_fast_store(cpu, in, 1, in->imm); }
-FP_H(mov_ZvIv_64) { cpu->r[in->rm] = in->imm; }
-FP_H(mov_ZvIv_32) { cpu->r[in->rm] = (uint32_t)in->imm; }
+FP_H(mov_EvGv_r64) { cpu->r[in->rm] = cpu->r[in->reg]; return true; }
+FP_H(mov_EvGv_r32) { cpu->r[in->rm] = (uint32_t)cpu->r[in->reg]; return true; }
+FP_H(mov_EvGv_m64) { return mov_fast_store(cpu, in, 8, cpu->r[in->reg]); }
+FP_H(mov_EvGv_m32) { return mov_fast_store(cpu, in, 4, cpu->r[in->reg]); }
+FP_H(mov_EbGb_r) { fp_set_reg(cpu, in->rm, 1, cpu->r[in->reg]); return true; }
+FP_H(mov_EbGb_m) { return mov_fast_store(cpu, in, 1, cpu->r[in->reg]); }
+FP_H(mov_EvIz_r64) { cpu->r[in->rm] = in->imm; return true; }
+FP_H(mov_EvIz_r32) { cpu->r[in->rm] = (uint32_t)in->imm; return true; }
+FP_H(mov_EvIz_m64) { return mov_fast_store(cpu, in, 8, in->imm); }
+FP_H(mov_EvIz_m32) { return mov_fast_store(cpu, in, 4, in->imm); }
+FP_H(mov_EbIb_r) { fp_set_reg(cpu, in->rm, 1, in->imm); return true; }
+FP_H(mov_EbIb_m) { return mov_fast_store(cpu, in, 1, in->imm); }
+FP_H(mov_ZvIv_64) { cpu->r[in->rm] = in->imm; return true; }
+FP_H(mov_ZvIv_32) { cpu->r[in->rm] = (uint32_t)in->imm; return true; }
 
 /* Loads into ModRM.reg: 'conv' turns the source into the 64-bit register
  * value (operand size 4 zero-extends; byte destinations merge). */
 #define MOV_LOAD(name, size, conv)                                                 \
-    FP_H(name##_r) { uint64_t v = fp_reg(cpu, in->rm, size); conv; }               \
+    FP_H(name##_r)                                                                 \
+    {                                                                              \
+        uint64_t v = fp_reg(cpu, in->rm, size);                                    \
+        conv;                                                                      \
+        return true;                                                               \
+    }                                                                              \
     FP_H(name##_m)                                                                 \
     {                                                                              \
         uint64_t v;                                                                \
-        if (mov_fast_src(cpu, in, size, &v)) {                                     \
-            conv;                                                                  \
-        }                                                                          \
+        if (!mov_fast_src(cpu, in, size, &v))                                      \
+            return false;                                                          \
+        conv;                                                                      \
+        return true;                                                               \
     }
 
 MOV_LOAD(mov_GvEv64, 8, cpu->r[in->reg] = v)
@@ -397,16 +400,78 @@ MOV_LOAD(movsx_GvEb32, 1, cpu->r[in->reg] = (uint32_t)(int32_t)(int8_t)v)
 MOV_LOAD(movsx_GvEw64, 2, cpu->r[in->reg] = (uint64_t)(int64_t)(int16_t)v)
 MOV_LOAD(movsx_GvEw32, 2, cpu->r[in->reg] = (uint32_t)(int32_t)(int16_t)v)
 MOV_LOAD(movsxd_GvEd64, 4, cpu->r[in->reg] = (uint64_t)(int64_t)(int32_t)v)
-MOV_LOAD(cmovcc64, 8, if (lf_cond(cpu, in->opc & 15)) cpu->r[in->reg] = v)
-MOV_LOAD(cmovcc32, 4, cpu->r[in->reg] = lf_cond(cpu, in->opc & 15) ? v : (uint32_t)cpu->r[in->reg])
 
 /* LEA with 64-bit addressing */
-FP_H(lea_GvM_64) { cpu->r[in->reg] = fp_ea(cpu, in); }
-FP_H(lea_GvM_32) { cpu->r[in->reg] = (uint32_t)fp_ea(cpu, in); }
+FP_H(lea_GvM_64) { cpu->r[in->reg] = fp_ea(cpu, in); return true; }
+FP_H(lea_GvM_32) { cpu->r[in->reg] = (uint32_t)fp_ea(cpu, in); return true; }
 
-/* SETcc Eb */
-FP_H(setcc_Eb_r) { fp_set_reg(cpu, in->rm, 1, lf_cond(cpu, in->opc & 15)); }
-FP_H(setcc_Eb_m) { mov_fast_store(cpu, in, 1, lf_cond(cpu, in->opc & 15)); }
+/* CMOVcc Gv,Ev and SETcc Eb, compiled once per condition so that only the
+ * flags the condition reads are evaluated (lazy_flags.h).  CMOVcc with a
+ * 32-bit operand writes (zero-extends) the destination either way. */
+#define CC_FORMS(cc, name)                                                          \
+    MOV_LOAD(cmov##name##64, 8, if (lf_cond(cpu, cc)) cpu->r[in->reg] = v)          \
+    MOV_LOAD(cmov##name##32, 4,                                                     \
+             cpu->r[in->reg] = lf_cond(cpu, cc) ? v : (uint32_t)cpu->r[in->reg])    \
+    FP_H(set##name##_r)                                                             \
+    {                                                                               \
+        fp_set_reg(cpu, in->rm, 1, lf_cond(cpu, cc));                               \
+        return true;                                                                \
+    }                                                                               \
+    FP_H(set##name##_m) { return mov_fast_store(cpu, in, 1, lf_cond(cpu, cc)); }
+CC_FORMS(0, o)
+CC_FORMS(1, no)
+CC_FORMS(2, b)
+CC_FORMS(3, ae)
+CC_FORMS(4, e)
+CC_FORMS(5, ne)
+CC_FORMS(6, be)
+CC_FORMS(7, a)
+CC_FORMS(8, s)
+CC_FORMS(9, ns)
+CC_FORMS(10, p)
+CC_FORMS(11, np)
+CC_FORMS(12, l)
+CC_FORMS(13, ge)
+CC_FORMS(14, le)
+CC_FORMS(15, g)
+
+#define CC_TABLE(form)                                                               \
+    {                                                                                \
+        form(o), form(no), form(b), form(ae), form(e), form(ne), form(be), form(a),  \
+        form(s), form(ns), form(p), form(np), form(l), form(ge), form(le), form(g)   \
+    }
+#define CMOV_R64(n) cmov##n##64_r
+#define CMOV_R32(n) cmov##n##32_r
+#define CMOV_M64(n) cmov##n##64_m
+#define CMOV_M32(n) cmov##n##32_m
+#define SET_R(n) set##n##_r
+#define SET_M(n) set##n##_m
+static op_fn *const cmov_fast[4][16] = { CC_TABLE(CMOV_R64), CC_TABLE(CMOV_R32),
+                                         CC_TABLE(CMOV_M64), CC_TABLE(CMOV_M32) };
+static op_fn *const set_fast[2][16] = { CC_TABLE(SET_R), CC_TABLE(SET_M) };
+
+/* The generic picker's form rules (fastpath.c), with the condition from the
+ * opcode's low nibble. */
+static op_fn *pick_cmov(const struct op_special *s, const struct cpu *cpu, const struct insn *in)
+{
+    if (in->osz != 8 && in->osz != 4)
+        return NULL;
+    unsigned sz = in->osz == 8 ? 0 : 1;
+    if (in->mod == 3)
+        return cmov_fast[sz][in->opc & 15];
+    if (!cpu->code64 || in->asz != 8)
+        return NULL;
+    return cmov_fast[2 + sz][in->opc & 15];
+}
+
+static op_fn *pick_setcc(const struct op_special *s, const struct cpu *cpu, const struct insn *in)
+{
+    if (in->mod == 3)
+        return in->rex || in->rm < 4 ? set_fast[0][in->opc & 15] : NULL;
+    if (!cpu->code64 || in->asz != 8)
+        return NULL;
+    return set_fast[1][in->opc & 15];
+}
 
 #define SP_MOV(g, r64, r32, m64, m32, fl) { g, { r64, r32 }, { m64, m32 }, NULL, fl }
 
@@ -423,8 +488,8 @@ const struct op_special ops_data_special[] = {
     SP_MOV(op_movsx_GvEb, movsx_GvEb64_r, movsx_GvEb32_r, movsx_GvEb64_m, movsx_GvEb32_m, SP_RM8),
     SP_MOV(op_movsx_GvEw, movsx_GvEw64_r, movsx_GvEw32_r, movsx_GvEw64_m, movsx_GvEw32_m, 0),
     SP_MOV(op_movsxd_GvEd, movsxd_GvEd64_r, NULL, movsxd_GvEd64_m, NULL, 0),
-    SP_MOV(op_cmovcc_GvEv, cmovcc64_r, cmovcc32_r, cmovcc64_m, cmovcc32_m, 0),
+    { op_cmovcc_GvEv, { NULL, NULL }, { NULL, NULL }, pick_cmov, 0 },
     SP_MOV(op_lea_GvM, NULL, NULL, lea_GvM_64, lea_GvM_32, 0),
-    SP_MOV(op_setcc_Eb, setcc_Eb_r, NULL, setcc_Eb_m, NULL, SP_ANYSZ | SP_RM8),
+    { op_setcc_Eb, { NULL, NULL }, { NULL, NULL }, pick_setcc, 0 },
     { 0 },
 };

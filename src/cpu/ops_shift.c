@@ -205,7 +205,7 @@ H(op_shrd_EvGvCL) { dshift_rm(cpu, in, false, (uint8_t)cpu->r[R_CX]); }
 
 /* ---- specialised forms (fastpath.h): register operands of size 8 / 4 ---- */
 
-static inline __attribute__((always_inline)) void shift_fast_reg(struct cpu *cpu,
+static inline __attribute__((always_inline)) bool shift_fast_reg(struct cpu *cpu,
                                                                 const struct insn *in,
                                                                 unsigned k, unsigned size,
                                                                 unsigned count)
@@ -214,22 +214,23 @@ static inline __attribute__((always_inline)) void shift_fast_reg(struct cpu *cpu
     uint64_t d = fp_reg(cpu, in->rm, size);
     if (count == 0) {
         fp_set_reg(cpu, in->rm, size, d); /* 32-bit register: zero-extends */
-        return;
+        return true;
     }
     bool cf_in = (k == SH_RCL || k == SH_RCR) && cpu_cf(cpu);
     uint64_t fl, fmask;
     uint64_t r = shift_calc(k, size, d, count, cf_in, &fl, &fmask);
     fp_set_reg(cpu, in->rm, size, r);
     shift_flags(cpu, size, r, fl, fmask);
+    return true;
 }
 
 #define SHIFT_FAST(name, K)                                                             \
-    FP_H(name##_EvIb_r64) { shift_fast_reg(cpu, in, K, 8, (unsigned)in->imm); }         \
-    FP_H(name##_EvIb_r32) { shift_fast_reg(cpu, in, K, 4, (unsigned)in->imm); }         \
-    FP_H(name##_Ev1_r64) { shift_fast_reg(cpu, in, K, 8, 1); }                          \
-    FP_H(name##_Ev1_r32) { shift_fast_reg(cpu, in, K, 4, 1); }                          \
-    FP_H(name##_EvCL_r64) { shift_fast_reg(cpu, in, K, 8, (uint8_t)cpu->r[R_CX]); }     \
-    FP_H(name##_EvCL_r32) { shift_fast_reg(cpu, in, K, 4, (uint8_t)cpu->r[R_CX]); }
+    FP_H(name##_EvIb_r64) { return shift_fast_reg(cpu, in, K, 8, (unsigned)in->imm); }         \
+    FP_H(name##_EvIb_r32) { return shift_fast_reg(cpu, in, K, 4, (unsigned)in->imm); }         \
+    FP_H(name##_Ev1_r64) { return shift_fast_reg(cpu, in, K, 8, 1); }                          \
+    FP_H(name##_Ev1_r32) { return shift_fast_reg(cpu, in, K, 4, 1); }                          \
+    FP_H(name##_EvCL_r64) { return shift_fast_reg(cpu, in, K, 8, (uint8_t)cpu->r[R_CX]); }     \
+    FP_H(name##_EvCL_r32) { return shift_fast_reg(cpu, in, K, 4, (uint8_t)cpu->r[R_CX]); }
 
 SHIFT_FAST(rol, SH_ROL)
 SHIFT_FAST(ror, SH_ROR)

@@ -209,32 +209,30 @@ void op_leave(struct cpu *cpu, const struct insn *in)
  * TLB miss (or a non-canonical RSP, which never hits) runs the generic
  * handler, which raises the fault before anything changes. */
 
-static inline __attribute__((always_inline)) void push64(struct cpu *cpu, const struct insn *in,
+static inline __attribute__((always_inline)) bool push64(struct cpu *cpu, const struct insn *in,
                                                         uint64_t v)
 {
     uint64_t rsp = cpu->r[R_SP] - 8;
     void *p = fp_stack(cpu, rsp, 8, true);
-    if (unlikely(!p)) {
-        fp_generic(cpu, in);
-        return;
-    }
+    if (unlikely(!p))
+        return fp_generic(cpu, in);
     fp_store(p, 8, v);
     cpu->r[R_SP] = rsp;
+    return true;
 }
 
-FP_H(push_Zv_64) { push64(cpu, in, cpu->r[in->rm]); }
-FP_H(push_I_64) { push64(cpu, in, in->imm); }
+FP_H(push_Zv_64) { return push64(cpu, in, cpu->r[in->rm]); }
+FP_H(push_I_64) { return push64(cpu, in, in->imm); }
 
 FP_H(pop_Zv_64)
 {
     uint64_t rsp = cpu->r[R_SP];
     void *p = fp_stack(cpu, rsp, 8, false);
-    if (unlikely(!p)) {
-        fp_generic(cpu, in);
-        return;
-    }
+    if (unlikely(!p))
+        return fp_generic(cpu, in);
     cpu->r[R_SP] = rsp + 8;
     cpu->r[in->rm] = fp_load(p, 8); /* POP RSP: the popped value wins */
+    return true;
 }
 
 const struct op_special ops_stack_special[] = {

@@ -45,7 +45,10 @@ bool vmx_posted_intr(struct cpu *cpu, int vector)
     if (p)
         __atomic_fetch_and(p + PID_ON_BYTE, (uint8_t)~1u, __ATOMIC_SEQ_CST);
     if (cpu->lapic) {
-        lapic_write(cpu->lapic, LAPIC_EOI, 0);
+        /* the EOI register of either interface: x2APIC MSR 80BH, else the
+         * xAPIC page (each refuses when its mode is not the current one) */
+        if (lapic_msr_write(cpu->lapic, 0x800 + (LAPIC_EOI >> 4), 0) < 0)
+            lapic_write(cpu->lapic, LAPIC_EOI, 0);
         cpu_lapic_written(cpu);
     }
     int highest = -1;

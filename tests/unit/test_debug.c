@@ -148,6 +148,15 @@ TEST(debug_instruction_breakpoint_and_rf)
     CHECK_EQ(log_dr6(&t, 0), DR6_IDLE | 4);
     CHECK_EQ(log_rip(&t, 1), 0x10003);
     CHECK_EQ(t.cpu.rflags & FL_RF, 0);
+
+    /* mov ax, ss; mov ss, ax; inc r12; hlt: MOV SS blocking inhibits the
+     * breakpoint on the instruction after it */
+    static const uint8_t movss[] = { 0x8c, 0xd0, 0x8e, 0xd0, 0x49, 0xff, 0xc4, 0xf4 };
+    t.cpu.dr[2] = 0x10004;
+    t.cpu.r[R_R14] = 0;
+    CHECK_EQ(th_run(&t, movss, sizeof movss), TH_HALT);
+    CHECK_EQ(t.cpu.r[R_R14], 0);
+    CHECK_EQ(t.cpu.r[R_R12], 5);
     th_destroy(&t);
 }
 

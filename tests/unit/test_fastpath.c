@@ -79,6 +79,8 @@ static void fp_exec(struct th *t, const struct insn *in, op_fn *fn, struct fp_st
     struct cpu *c = &t->cpu;
     c->rip = TH_CODE;
     c->next_rip = TH_CODE + in->len;
+    c->blk_end = in + 1; /* a block of one instruction: no chaining */
+    c->end_block = 0;
     out->fault = -1;
     out->error = 0;
     if (setjmp(c->fault_jmp) == 0)
@@ -305,6 +307,9 @@ TEST(fastpath_moves)
         FP(true, 0x0f, 0x90 + cc, 0xc0);
         FP(true, 0x0f, 0x90 + cc, 0x03);
     }
+    FP(false, 0x0f, 0x94, 0xc4);                  /* sete ah */
+    FP(true, 0x40, 0x0f, 0x94, 0xc4);             /* sete spl */
+    FP(false, 0x66, 0x0f, 0x44, 0xc3);            /* cmove ax, bx */
     fp_end();
 }
 
@@ -380,5 +385,42 @@ TEST(fastpath_lazy_conditions)
         }
     }
     CHECK_EQ(bad, 0);
+    th_destroy(&t);
+}
+
+/* A device rewrites (by DMA, during an MMIO write that does not end the
+ * block) a function that a chained block links to: the link must not run
+ * the stale code (exec.c block_follow checks the page's generation). */
+#define FP_F (TH_CODE + 0x1000)  /* the function, on its own page */
+#define FP_MMIO 0x10000000ull    /* mapped by the harness, not RAM */
+
+static void fp_dma_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct th *t = opaque;
+    uint8_t *f = th_mem(t, FP_F);
+    f[1] = (uint8_t)(f[1] + 0x10); /* mov eax, 1 -> mov eax, 0x11 -> ... */
+    bus_note_dma(&t->bus, FP_F, 5);
+}
+
+TEST(fastpath_chain_sees_dma_rewrite)
+{
+    static const struct io_ops ops = { .write = fp_dma_write };
+    struct th t;
+    th_init(&t, TH_LONG64);
+    bus_register(&t.bus, BUS_MMIO, FP_MMIO, 0x1000, &ops, &t);
+    static const uint8_t code[0x1006] = {
+        0xb9, 0x03, 0x00, 0x00, 0x00,             /* mov ecx, 3 */
+        0xe8, 0xf6, 0x0f, 0x00, 0x00,             /* loop: call f */
+        0x01, 0xc3,                               /* add ebx, eax */
+        0x88, 0x04, 0x25, 0x00, 0x00, 0x00, 0x10, /* mov [FP_MMIO], al: f is rewritten */
+        0xff, 0xc9,                               /* dec ecx */
+        0x75, 0xee,                               /* jnz loop */
+        0xf4,                                     /* hlt */
+        [0x1000] = 0xb8, 0x01, 0x00, 0x00, 0x00,  /* f: mov eax, 1 */
+        0xc3,                                     /* ret */
+    };
+    t.cpu.r[R_BX] = 0;
+    CHECK_EQ(th_run(&t, code, sizeof code), TH_HALT);
+    CHECK_EQ(t.cpu.r[R_BX], 0x01 + 0x11 + 0x21);
     th_destroy(&t);
 }

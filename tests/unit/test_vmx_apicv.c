@@ -519,6 +519,17 @@ TEST(vmx_apicv_posted_interrupt)
     CHECK_EQ(atomic_load(&l.irr[PINV >> 5]), 0);
     vl2_destroy(&t);
 
+    /* L1's APIC in x2APIC mode: the EOI still reaches it, so the next
+     * notification is not blocked behind the first one's ISR bit */
+    pi_init(&t, &l, &ab, true);
+    CHECK_EQ(lapic_set_base(&l, LAPIC_DEFAULT_BASE | APIC_BASE_BSP | APIC_BASE_EN |
+                                    APIC_BASE_EXTD), 0);
+    pi_notify(&t, &l, PINV);
+    CHECK_EQ(vl2_run(&t, code, sizeof code), TH_HALT);
+    CHECK(took_vintr(&t, 0x61, TH_CODE));
+    CHECK_EQ(l.isr[PINV >> 5], 0);
+    vl2_destroy(&t);
+
     /* RFLAGS.IF = 0 does not hold the processing back (external-interrupt
      * exiting), only the delivery */
     pi_init(&t, &l, &ab, false);

@@ -46,10 +46,13 @@
  *      GDTR/IDTR/TR, CR0/CR4, EFER, PAT and the MSRs the lists may load.
  *   4. Fields naming memory that VM entry, L2 or VM exit *write* (exit
  *      MSR-store area, virtual-APIC page, posted-interrupt descriptor, PML
- *      and #VE-information addresses, EPTP list, VMCS link pointer, EPTP,
- *      guest CR3) only take addresses in the sandbox (TEST_AREA2), beyond
- *      RAM (above 4 GiB), beyond MAXPHYADDR or misaligned — never other L1
- *      memory; EPT entries likewise.  L2's paging maps only the sandbox.
+ *      and #VE-information addresses, EPTP list, VMCS link pointer, EPTP)
+ *      only take addresses in the sandbox (TEST_AREA2), beyond RAM (above
+ *      4 GiB), beyond MAXPHYADDR or misaligned — never other L1 memory.
+ *      Guest CR3 and EPT entries that name tables only point at sandbox
+ *      pages whose every entry names a sandbox page (L2's and the EPT's
+ *      tables), or beyond RAM: L2's paging maps only the sandbox, and the
+ *      EPT only the sandbox, however they are combined.
  *   5. The VM-exit MSR-load and MSR-store lists hold only MSRs that load or
  *      store without error and at most 512 entries when their address is
  *      usable: a failing exit list is a VMX abort (27.7), which shuts the
@@ -368,12 +371,21 @@ static uint64_t addr_w(void)
     }
 }
 
+/* Guest CR3: only pages whose every entry names a sandbox page (L2's and
+ * the EPT's tables), so that without EPT L2 still reaches nothing else. */
+static uint64_t table_page(void)
+{
+    static const uint8_t t[] = { P_PML4, P_PDPT, P_PD, P_PT, P_EPML4, P_EPDPT, P_EPD, P_EPT };
+    return SBP(t[rn(ARRAY_SIZE(t))]);
+}
+
 static uint64_t gen_gcr3(void)
 {
-    switch (rn(4)) {
+    switch (rn(5)) {
     case 0: return SBP(P_PML4) | (rnd() & 0xfff); /* PCID / PWT / PCD bits */
-    case 1: return addr_w();
-    case 2: return SBP(P_PML4) | 1ull << (maxphy + rn(64 - maxphy));
+    case 1: return table_page() | (rnd() & 0x18);
+    case 2: return BEYOND_RAM_MIN + ((rnd() % ((1ull << maxphy) - BEYOND_RAM_MIN)) & ~0xfffull);
+    case 3: return SBP(P_PML4) | 1ull << (maxphy + rn(64 - maxphy));
     default: return SBP(P_PML4);
     }
 }
@@ -383,7 +395,10 @@ static uint64_t gen_eptp(void)
     switch (rn(4)) {
     case 0: return EPTP_BASE ^ (1ull << rn(12)); /* type, walk length, A/D, reserved */
     case 1: return SBP(P_EPML4) | (rnd() & 0xfff);
-    case 2: return addr_w() | (EPTP_BASE & 0xfff);
+    case 2: /* another table (rule 4), or no RAM */
+        return (rn(2) ? table_page()
+                      : BEYOND_RAM_MIN + ((rnd() % ((1ull << maxphy) - BEYOND_RAM_MIN)) & ~0xfffull)) |
+               (EPTP_BASE & 0xfff);
     default: return EPTP_BASE | (1ull << 6);      /* A/D flags on */
     }
 }
@@ -413,7 +428,10 @@ static void mutate_ept(void)
     case 4: e ^= 1ull << (52 + rn(12)); break;                      /* ignored bits, suppress #VE */
     case 5: e = (e & ~addr_bits) | ((BEYOND_RAM_MIN + (rnd() & addr_bits)) & addr_bits); break;
     case 6: e = (e & ~addr_bits) | SBP(tables[rn(4)]); break;       /* self-reference / loop */
-    default: e = (e & ~addr_bits) | SBP(rn(P_LAST)); break;          /* another sandbox page */
+    default: /* another page: any sandbox page for a PTE (data), else an
+              * EPT table, whose entries all name sandbox pages */
+        e = (e & ~addr_bits) | (t == 3 ? SBP(rn(P_LAST)) : SBP(tables[rn(4)]));
+        break;
     }
     *p = e;
     st.ept_mut++;
@@ -543,6 +561,54 @@ static void mutate_field(void)
     }
     logm("field %#x = %#lx", enc, v);
     vmw(enc, v);
+}
+
+/* Allowed control settings (A.3-A.5) with random optional bits: entries
+ * that pass the control checks and run L2 under many exiting controls. */
+static void mutate_controls(void)
+{
+    uint32_t enc, m1, a1;
+    switch (rn(6)) {
+    case 0: enc = PIN_CTLS, m1 = caps.pin_m1, a1 = caps.pin_a1; break;
+    case 1: enc = PROC_CTLS, m1 = caps.proc_m1, a1 = caps.proc_a1; break;
+    case 2: enc = PROC2_CTLS, m1 = 0, a1 = caps.proc2_a1; break;
+    case 3: enc = EXIT_CTLS, m1 = caps.exit_m1 | EXIT_HOST_64, a1 = caps.exit_a1; break;
+    case 4: enc = ENTRY_CTLS, m1 = caps.entry_m1, a1 = caps.entry_a1; break;
+    default: enc = EXC_BITMAP, m1 = 0, a1 = ~0u; break;
+    }
+    uint64_t v = m1 | ((uint32_t)rnd() & (uint32_t)rnd() & a1);
+    if (enc == PROC_CTLS && (caps.proc_a1 & PROC_SECONDARY))
+        v |= PROC_SECONDARY;
+    if (enc == ENTRY_CTLS)
+        v = (v & ~(uint64_t)ENTRY_IA32E) | (vmread(ENTRY_CTLS) & ENTRY_IA32E);
+    logm("controls %#x = %#lx", enc, v);
+    vmw(enc, v);
+}
+
+/* Event injection (24.8.3, 26.6): mostly well-formed interruption
+ * information, delivered through L2's IDT (nested faults, IDT-vectoring). */
+static void mutate_injection(void)
+{
+    static const uint8_t has_err[32] = { [8] = 1, [10] = 1, [11] = 1, [12] = 1, [13] = 1,
+                                         [14] = 1, [17] = 1 };
+    unsigned type = rn(8), vec = rn(256);
+    if (type == 2)
+        vec = 2;
+    else if (type == 3 || type == 5 || type == 6)
+        vec = rn(32);
+    else if (type == 7)
+        vec = 0;
+    uint32_t info = INTR_VALID | type << 8 | vec;
+    if (type == 3 && vec < 32 && has_err[vec])
+        info |= INTR_ERR_VALID;
+    if (!rn(8))
+        info ^= 1u << rn(31); /* occasionally malformed */
+    logm("inject %#x", info);
+    vmw(ENTRY_INTR_INFO, info);
+    vmw(ENTRY_EXC_ERR, rn(4) ? rn(0x10000) : rnd());
+    vmw(ENTRY_INSN_LEN, rn(4) ? 1 + rn(15) : rn(32));
+    if (type == 7 && rn(2))
+        vmw(PROC_CTLS, vmread(PROC_CTLS) | (caps.proc_a1 & PROC_MTF));
 }
 
 /* ---- protections 1-3 of the header ---- */
@@ -825,10 +891,14 @@ static void fuzz_init(void)
         vmptrld((uint64_t)vmcs_main);
         unsigned n = 1 + rn(4);
         for (unsigned k = 0; k < n; k++) {
-            unsigned t = rn(10);
-            if (t < 7)
+            unsigned t = rn(20);
+            if (t < 12)
                 mutate_field();
-            else if (t < 9)
+            else if (t < 14)
+                mutate_controls();
+            else if (t < 15)
+                mutate_injection();
+            else if (t < 18)
                 mutate_ept();
             else
                 mutate_entry_list();
