@@ -246,10 +246,14 @@ struct cpu {
     uint8_t nonroot;   /* VMX non-root operation */
     _Atomic uint32_t events;
     uint64_t icount; /* instructions retired */
-    /* The end of the decoded block being run (exec.c): specialised
-     * handlers continue to the next instruction themselves until there
-     * (fastpath.h fp_next). */
-    const struct insn *blk_end;
+    /* The decoded block being run (exec.c): its first instruction, its
+     * end, cpu->icount when it started and its decoding context.
+     * Specialised handlers continue to the next instruction themselves
+     * until blk_end, and from a block's end to the next block up to
+     * blk_chain times (fastpath.h fp_next, fp_block_next). */
+    const struct insn *blk_first, *blk_end;
+    uint64_t blk_icount;
+    uint32_t blk_key, blk_chain;
     uint64_t halted_ns; /* time spent waiting in HLT / wait-for-SIPI (stats) */
     struct tlb tlb;
 
@@ -315,12 +319,22 @@ static inline uint8_t reg8_get(const struct cpu *cpu, unsigned r, bool rex)
     return (uint8_t)cpu->r[r];
 }
 
+/* Partial writes merge in a host register and store all 64 bits: a narrow
+ * store would stall the next full read of the register on x86 hosts (store
+ * forwarding), and the barrier keeps the compiler from making one. */
+static inline void reg_merge(struct cpu *cpu, unsigned r, uint64_t keep, uint64_t bits)
+{
+    uint64_t x = (cpu->r[r] & keep) | bits;
+    __asm__("" : "+r"(x));
+    cpu->r[r] = x;
+}
+
 static inline void reg8_set(struct cpu *cpu, unsigned r, bool rex, uint8_t v)
 {
     if (!rex && r >= 4 && r < 8)
-        cpu->r[r - 4] = (cpu->r[r - 4] & ~0xff00ull) | ((uint64_t)v << 8);
+        reg_merge(cpu, r - 4, ~0xff00ull, (uint64_t)v << 8);
     else
-        cpu->r[r] = (cpu->r[r] & ~0xffull) | v;
+        reg_merge(cpu, r, ~0xffull, v);
 }
 
 /* size in bytes: 2, 4 or 8 (use reg8_* for bytes). */
@@ -337,7 +351,7 @@ static inline uint64_t reg_get(const struct cpu *cpu, unsigned r, unsigned size)
 static inline void reg_set(struct cpu *cpu, unsigned r, unsigned size, uint64_t v)
 {
     switch (size) {
-    case 2: cpu->r[r] = (cpu->r[r] & ~0xffffull) | (uint16_t)v; break;
+    case 2: reg_merge(cpu, r, ~0xffffull, (uint16_t)v); break;
     case 4: cpu->r[r] = (uint32_t)v; break;
     default: cpu->r[r] = v; break;
     }

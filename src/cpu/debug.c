@@ -65,7 +65,8 @@ static inline uint64_t bp_base(const struct cpu *cpu, unsigned n)
 static void deliver_db(struct cpu *cpu, uint64_t bits)
 {
     if (unlikely(cpu->nonroot))
-        vmx_debug_exception(cpu, bits); /* may VM-exit, DR6 untouched */
+        bits = vmx_debug_exception(cpu, bits); /* may VM-exit (DR6 untouched) or add
+                                                  debug exceptions VM entry left pending */
     cpu->dr[6] = (cpu->dr[6] & ~DR6_B0_B3) | bits;
     cpu->next_rip = cpu->rip;
     cpu_deliver(cpu, EXC_DB, EV_KIND_EXC, NO_ERR);

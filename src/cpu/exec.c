@@ -31,6 +31,7 @@
 #include "cpu/fastpath.h"
 #include "cpu/mem.h"
 #include "cpu/msr.h"
+#include "cpu/ops_flow.h"
 #include "vmx/vmx_hooks.h"
 
 #define BLOCK_MAX 32
@@ -54,31 +55,21 @@ struct block_cache {
     struct insn scratch[1]; /* page-straddling instruction, decoded each time */
 };
 
-/*
- * Block chaining: the pool entries right after a block's instructions hold
- * the last two blocks that followed it in 64-bit code (its "tail").  When a
- * block completes, the loop tries those links before the cache lookup; a
- * link is taken only if RIP, the decoding context, the fetch TLB's mapping
- * of RIP's page and that page's generation (self-modifying code) all still
- * match, so it names exactly what the lookup would find.  Links live in the
- * pool, so a flush (which reuses the pool) drops them with the blocks.
- */
-struct block_link {
-    uint64_t rip;   /* linear RIP of the successor; ~0: none */
-    uint32_t page;  /* its RAM page */
-    uint32_t gen;   /* that page's generation when it was decoded */
-    uint32_t first; /* its instructions in the pool */
-    uint16_t key;   /* decoding context */
-    uint16_t n;
-};
-struct block_tail {
-    struct block_link link[2];
-};
+/* Pool entries a block's tail (fastpath.h, struct block_link) takes. */
 #define TAIL_INSNS ((sizeof(struct block_tail) + sizeof(struct insn) - 1) / sizeof(struct insn))
 
-static inline struct block_tail *block_tail_at(struct block_cache *c, uint32_t index)
+/* The near branches after which a chain may go on (fastpath.h, struct
+ * block_link). */
+static bool chain_safe(const struct insn *last)
 {
-    return (struct block_tail *)(void *)&c->pool[index];
+    const struct op_row *row = insn_row(last);
+    if (!(row->flags & F_BRANCH))
+        return true;
+    op_fn *f = row->fn;
+    return f == op_jcc_Jb || f == op_jcc_Jz || f == op_jmp_Jb || f == op_jmp_Jz ||
+           f == op_jmp_Ev || f == op_call_Jz || f == op_call_Ev || f == op_ret ||
+           f == op_ret_Iw || f == op_loop_Jb || f == op_loope_Jb || f == op_loopne_Jb ||
+           f == op_jcxz_Jb;
 }
 
 /* ---------- faults ---------- */
@@ -330,8 +321,9 @@ static __attribute__((noinline)) const struct insn *block_get(struct cpu *cpu, u
         if (r < 0 || (insn_row(in)->flags & F_BRANCH) || pos >= avail)
             break;
     }
-    struct block_tail *tail = block_tail_at(c, c->used + n);
+    struct block_tail *tail = block_tail_of(out, n);
     tail->link[0].rip = tail->link[1].rip = ~0ull;
+    tail->link[0].chain = cpu->code64 && chain_safe(&out[n - 1]);
     c->used += n + TAIL_INSNS;
     b->gpa = gpa;
     b->key = key;
@@ -374,36 +366,32 @@ static inline const struct insn *block_follow(struct cpu *cpu, const struct bloc
                                               uint32_t key, unsigned *count,
                                               struct block_tail **next)
 {
-    uint64_t rip = cpu->rip;
-    const struct block_link *l = &t->link[0];
-    if (l->rip != rip) {
-        l = &t->link[1];
-        if (l->rip != rip)
-            return NULL;
-    }
-    const struct tlb_entry *e = &cpu->tlb.x[(rip >> 12) & (TLB_SIZE - 1)];
-    if (unlikely(e->tag != ((rip & ~0xfffull) | cpu->tlb_ctx) || (e->ram >> 12) != l->page ||
-                 l->key != key))
+    const struct block_link *l = block_link_find(cpu, t, cpu->rip, key);
+    if (!l)
         return NULL;
-    if (unlikely(atomic_load_explicit(&cpu->bus->page_gen[l->page], memory_order_acquire) !=
-                 l->gen))
-        return NULL;
-    struct block_cache *c = cpu->bcache;
     *count = l->n;
-    *next = block_tail_at(c, l->first + l->n);
-    return &c->pool[l->first];
+    *next = block_tail_of(l->ins, l->n);
+    return l->ins;
 }
 
-/* Remember that block b (at 'rip') followed the block whose tail is t. */
-static void block_link(struct block_tail *t, uint64_t rip, const struct block *b)
+/* Remember that block b (at 'rip', 64-bit code) followed the block whose
+ * tail is t. */
+static void block_link(struct cpu *cpu, struct block_tail *t, uint64_t rip, const struct block *b)
 {
     struct block_link *l = &t->link[0];
-    if (l->rip != rip) {
-        if (t->link[1].rip != rip)
-            t->link[1] = *l;
+    if (l->rip != rip && t->link[1].rip != rip) {
+        t->link[1] = *l;
+        t->link[1].chain = 0;
     }
-    *l = (struct block_link){ .rip = rip, .page = (uint32_t)(b->gpa >> 12), .gen = b->gen,
-                              .first = b->first, .key = (uint16_t)b->key, .n = b->n };
+    uint8_t chain = l->chain;
+    *l = (struct block_link){ .rip = rip,
+                              .ins = &cpu->bcache->pool[b->first],
+                              .tlb = &cpu->tlb.x[(rip >> 12) & (TLB_SIZE - 1)],
+                              .page = (uint32_t)(b->gpa >> 12),
+                              .gen = b->gen,
+                              .key = (uint16_t)b->key,
+                              .n = (uint8_t)b->n,
+                              .chain = chain };
 }
 
 /* ---------- mode state ---------- */
@@ -678,10 +666,10 @@ resume:;
             uint64_t flushes = cpu->bcache_flushes;
             in = block_lookup(cpu, &n, &b);
             if (b) {
-                next_tail = block_tail_at(cpu->bcache, b->first + b->n);
+                next_tail = block_tail_of(&cpu->bcache->pool[b->first], b->n);
                 key = b->key;
-                if (tail && cpu->bcache_flushes == flushes)
-                    block_link(tail, cpu->rip, b);
+                if (tail && cpu->bcache_flushes == flushes && cpu->code64)
+                    block_link(cpu, tail, cpu->rip, b);
             }
         }
         /* Debugging (TF, RF, a breakpoint armed): one instruction at a time,
@@ -702,25 +690,56 @@ resume:;
                 }
             }
         }
-        /* Specialised handlers run the following instructions themselves
-         * (fastpath.h fp_next), retiring each; the instruction a call
-         * returns from is the first one not retired yet. */
-        cpu->end_block = 0;
-        cpu->blk_end = in + n;
-        const struct insn *first = in;
-        uint64_t rip = cpu->rip, icount0 = cpu->icount;
         for (;;) {
-            cpu->next_rip = rip + in->len;
-            in->fn(cpu, in);
-            in = first + (cpu->icount - icount0);
-            rip = cpu->next_rip;
-            cpu->rip = rip;
-            cpu->icount++;
-            if (unlikely(cpu->end_block) || ++in == cpu->blk_end)
+            /* Specialised handlers run the following instructions themselves
+             * (fastpath.h fp_next), retiring each, and may go on to linked
+             * blocks (fp_block_next) up to 'chain' times: fewer than the
+             * polls left, and never past the budget.  The instruction a call
+             * returns from is the first one of cpu's block not retired yet. */
+            unsigned chain = 0;
+            if (next_tail) {
+                chain = poll - 1;
+                if (unlikely(budget)) {
+                    /* each block runs at most BLOCK_MAX instructions, so the
+                     * handlers never start a block at or past stop_at */
+                    uint64_t left =
+                        cpu->icount < stop_at ? (stop_at - cpu->icount - 1) / BLOCK_MAX : 0;
+                    if (left < chain)
+                        chain = (unsigned)left;
+                }
+            }
+            cpu->end_block = 0;
+            cpu->blk_first = in;
+            cpu->blk_end = in + n;
+            cpu->blk_icount = cpu->icount;
+            cpu->blk_key = key;
+            cpu->blk_chain = chain;
+            uint64_t rip = cpu->rip;
+            for (;;) {
+                cpu->next_rip = rip + in->len;
+                in->fn(cpu, in);
+                in = cpu->blk_first + (cpu->icount - cpu->blk_icount);
+                rip = cpu->next_rip;
+                cpu->rip = rip;
+                cpu->icount++;
+                if (unlikely(cpu->end_block) || ++in == cpu->blk_end)
+                    break;
+            }
+            poll -= chain - cpu->blk_chain; /* blocks the handlers went on to */
+            /* A chain goes straight on to the linked successor (struct
+             * block_link); anything else takes the full path above. */
+            if (next_tail)
+                next_tail = (struct block_tail *)(void *)cpu->blk_end;
+            tail = !cpu->end_block && next_tail && next_tail->link[0].chain ? next_tail : NULL;
+            if (!tail || atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
+                cpu->state != CPU_RUNNING || poll <= 1 ||
+                (unlikely(budget) && cpu->icount >= stop_at))
+                break;
+            poll--;
+            in = block_follow(cpu, tail, key, &n, &next_tail);
+            if (!in)
                 break;
         }
-        /* A block that ran to its end in 64-bit code may chain to the next. */
-        tail = !cpu->end_block && cpu->code64 ? next_tail : NULL;
         if (shadow)
             cpu->intr_shadow = 0;
         if (unlikely(dbg | cpu->db_trap))

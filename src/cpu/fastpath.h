@@ -63,17 +63,109 @@ op_fn *insn_specialise(const struct cpu *cpu, const struct insn *in);
 op_fn *sp_pick_osz(const struct op_special *s, const struct cpu *cpu, const struct insn *in);
 op_fn *sp_pick_code64(const struct op_special *s, const struct cpu *cpu, const struct insn *in);
 
+/* ---- block chaining (exec.c) ---- */
+
+/*
+ * The pool entries right after a block's instructions hold the last two
+ * blocks that followed it in 64-bit code (its "tail").  When a block
+ * completes, the successor is taken from those links instead of the cache
+ * lookup; a link is taken only if RIP, the decoding context, the fetch TLB's
+ * mapping of RIP's page and that page's generation (self-modifying code,
+ * DMA) all still match, so it names exactly what the lookup would find.
+ * Links live in the pool, so a flush (which reuses the pool) drops them with
+ * the blocks.
+ *
+ * 'chain' is set when the block is 64-bit code whose last instruction is
+ * not a branch or is a near branch (Jcc, JMP, CALL, RET, LOOP, JCXZ): then a
+ * run of it to its end (no cpu_end_block()) leaves everything the loop
+ * checks between blocks as it was (mode, CPL, TF/RF, breakpoints, interrupt
+ * shadow, VMX non-root: rule 5 of cpu.h), and the next block can follow
+ * without those checks, even from inside the branch handler
+ * (fp_block_next).  Far transfers, IRET, INT and the like end chains.
+ */
+struct block_link {
+    uint64_t rip;                /* linear RIP of the successor; ~0: none */
+    const struct insn *ins;      /* its instructions in the pool */
+    const struct tlb_entry *tlb; /* the fetch TLB entry of RIP's page */
+    uint32_t page;               /* its RAM page */
+    uint32_t gen;                /* that page's generation when it was decoded */
+    uint16_t key;                /* decoding context */
+    uint8_t n;
+    uint8_t chain; /* link[0] only: the owner may be followed without checks */
+};
+struct block_tail {
+    struct block_link link[2];
+};
+
+static inline struct block_tail *block_tail_of(const struct insn *in, unsigned n)
+{
+    return (struct block_tail *)(void *)(in + n);
+}
+
+/* The link of tail t to the block at 'rip' if it is still exact, or NULL. */
+static inline __attribute__((always_inline)) const struct block_link *
+block_link_find(const struct cpu *cpu, const struct block_tail *t, uint64_t rip, uint32_t key)
+{
+    const struct block_link *l = &t->link[0];
+    if (l->rip != rip) {
+        l = &t->link[1];
+        if (l->rip != rip)
+            return NULL;
+    }
+    const struct tlb_entry *e = l->tlb;
+    if (unlikely(e->tag != ((rip & ~0xfffull) | cpu->tlb_ctx) || (e->ram >> 12) != l->page ||
+                 l->key != key))
+        return NULL;
+    if (unlikely(atomic_load_explicit(&cpu->bus->page_gen[l->page], memory_order_acquire) !=
+                 l->gen))
+        return NULL;
+    return l;
+}
+
+/*
+ * At the end of a block, from the handler of its last instruction (next_rip
+ * set): start the linked successor directly while the loop allows it
+ * (cpu->blk_chain blocks more) and nothing needs the loop (events, run
+ * state); otherwise return, and the loop in exec.c takes over at
+ * cpu->blk_end.
+ */
+static inline __attribute__((always_inline)) void fp_block_next(struct cpu *cpu,
+                                                               const struct insn *in)
+{
+    if (!cpu->blk_chain)
+        return;
+    const struct block_tail *t = (const struct block_tail *)(const void *)cpu->blk_end;
+    if (!t->link[0].chain ||
+        unlikely(atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
+                 cpu->state != CPU_RUNNING))
+        return;
+    uint64_t rip = cpu->next_rip;
+    const struct block_link *l = block_link_find(cpu, t, rip, cpu->blk_key);
+    if (!l)
+        return;
+    const struct insn *nx = l->ins;
+    cpu->blk_chain--;
+    cpu->rip = rip;
+    cpu->icount++; /* 'in' retired */
+    cpu->blk_first = nx;
+    cpu->blk_icount = cpu->icount;
+    cpu->blk_end = nx + l->n;
+    cpu->next_rip = rip + nx->len;
+    nx->fn(cpu, nx);
+}
+
 /* ---- helpers for the variants ---- */
 
 /*
  * Threaded dispatch: after its work, a variant retires its instruction and
  * jumps to the next one of the block itself (a tail call), so each variant
  * has its own indirect branch for the host's predictor to learn.  At the
- * block's end it returns to the loop in exec.c, which retires the last
- * instruction (it finds which from cpu->icount).  A variant's fast path
- * never calls cpu_end_block(); a variant that falls back to the generic
- * handler returns to the loop right after it (a tail call too), and the
- * loop goes on as for any generic handler.
+ * block's end it returns to the loop in exec.c (branches first try
+ * fp_block_next), which retires the last instruction (it finds which from
+ * cpu->icount and cpu->blk_first).  A variant's fast path never calls
+ * cpu_end_block(); a variant that falls back to the generic handler returns
+ * to the loop right after it (a tail call too), and the loop goes on as for
+ * any generic handler.
  */
 static inline __attribute__((always_inline)) void fp_next(struct cpu *cpu, const struct insn *in)
 {
@@ -169,7 +261,7 @@ static inline __attribute__((always_inline)) void fp_set_reg(struct cpu *cpu, un
                                                             unsigned size, uint64_t v)
 {
     if (size == 1)
-        cpu->r[r] = (cpu->r[r] & ~0xffull) | (v & 0xff);
+        reg_merge(cpu, r, ~0xffull, v & 0xff); /* cpu.h: no narrow store */
     else
         reg_set(cpu, r, size, v);
 }

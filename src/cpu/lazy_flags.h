@@ -21,9 +21,17 @@ static inline uint64_t lf_top_bit(unsigned size)
     return 1ull << (size * 8 - 1);
 }
 
+/* size_mask() of a recorded operand size (1, 2, 4 or 8) by table: these
+ * helpers run on every Jcc/SETcc/CMOVcc, where the size is not a constant. */
+static inline uint64_t lf_mask(const struct lazy_flags *lf)
+{
+    static const uint64_t masks[16] = { [1] = 0xff, [2] = 0xffff, [4] = 0xffffffff, [8] = ~0ull };
+    return masks[lf->size & 15];
+}
+
 static inline bool lf_cf(const struct lazy_flags *lf)
 {
-    uint64_t m = size_mask(lf->size);
+    uint64_t m = lf_mask(lf);
     uint64_t d = lf->dst & m, s = lf->src & m, r = lf->res & m;
     switch (lf->op) {
     case LF_ADD: return r < d;
@@ -39,7 +47,7 @@ static inline bool lf_cf(const struct lazy_flags *lf)
 
 static inline bool lf_of(const struct lazy_flags *lf)
 {
-    uint64_t t = lf_top_bit(lf->size);
+    uint64_t m = lf_mask(lf), t = m ^ (m >> 1); /* the sign bit */
     switch (lf->op) {
     case LF_ADD:
     case LF_ADC:
@@ -83,8 +91,8 @@ static inline bool lf_cond(const struct cpu *cpu, unsigned cc)
         uint64_t f = cpu->rflags;
         return lf_cond_of(f & FL_OF, f & FL_CF, f & FL_ZF, f & FL_SF, f & FL_PF, cc);
     }
-    uint64_t m = size_mask(lf->size), r = lf->res & m;
-    bool zf = r == 0, sf = (r & lf_top_bit(lf->size)) != 0;
+    uint64_t m = lf_mask(lf), r = lf->res & m;
+    bool zf = r == 0, sf = (r & ~(m >> 1)) != 0; /* the top bit of the size */
     if (op == LF_SUB) {
         uint64_t d = lf->dst & m, s = lf->src & m;
         bool res;
@@ -93,8 +101,9 @@ static inline bool lf_cond(const struct cpu *cpu, unsigned cc)
         case 2: res = zf; break;     /* E / NE */
         case 3: res = d <= s; break; /* BE / A */
         case 4: res = sf; break;     /* S / NS */
-        case 6: res = sign_extend(d, lf->size) < sign_extend(s, lf->size); break;  /* L / GE */
-        case 7: res = sign_extend(d, lf->size) <= sign_extend(s, lf->size); break; /* LE / G */
+        /* signed compares: flipping the sign bit maps them to unsigned ones */
+        case 6: res = (d ^ (m ^ (m >> 1))) < (s ^ (m ^ (m >> 1))); break;  /* L / GE */
+        case 7: res = (d ^ (m ^ (m >> 1))) <= (s ^ (m ^ (m >> 1))); break; /* LE / G */
         default: return lf_cond_of(lf_of(lf), d < s, zf, sf, parity8(r), cc);
         }
         return res ^ (cc & 1);

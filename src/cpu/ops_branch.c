@@ -151,10 +151,11 @@ static inline __attribute__((always_inline)) void jump64(struct cpu *cpu, uint64
 }
 
 #define JCC64(cc, name)                                                                 \
-    FP_LAST(jcc64_##name)                                                                  \
+    FP_LAST(jcc64_##name)                                                               \
     {                                                                                   \
         if (lf_cond(cpu, cc))                                                           \
             jump64(cpu, cpu->next_rip + in->imm);                                       \
+        fp_block_next(cpu, in);                                                         \
     }
 JCC64(0, o)
 JCC64(1, no)
@@ -183,8 +184,17 @@ static op_fn *pick_jcc(const struct op_special *s, const struct cpu *cpu, const 
     return cpu->code64 ? jcc64[in->opc & 15] : NULL;
 }
 
-FP_LAST(jmp_J_64) { jump64(cpu, cpu->next_rip + in->imm); }
-FP_LAST(jmp_Ev_r64) { jump64(cpu, cpu->r[in->rm]); }
+FP_LAST(jmp_J_64)
+{
+    jump64(cpu, cpu->next_rip + in->imm);
+    fp_block_next(cpu, in);
+}
+
+FP_LAST(jmp_Ev_r64)
+{
+    jump64(cpu, cpu->r[in->rm]);
+    fp_block_next(cpu, in);
+}
 
 static inline __attribute__((always_inline)) void call64(struct cpu *cpu, const struct insn *in,
                                                         uint64_t target)
@@ -198,6 +208,7 @@ static inline __attribute__((always_inline)) void call64(struct cpu *cpu, const 
     fp_store(p, 8, cpu->next_rip);
     cpu->r[R_SP] = rsp;
     cpu->next_rip = target;
+    fp_block_next(cpu, in);
 }
 
 FP_LAST(call_Jz_64) { call64(cpu, in, cpu->next_rip + in->imm); }
@@ -214,6 +225,7 @@ FP_LAST(ret_64)
     }
     cpu->r[R_SP] = rsp + 8;
     cpu->next_rip = target;
+    fp_block_next(cpu, in);
 }
 
 /* JMP/CALL Ev: the register form in 64-bit mode. */

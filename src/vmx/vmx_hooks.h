@@ -50,9 +50,12 @@ bool vmx_apic_mmio(struct cpu *cpu, uint64_t pa, unsigned size, uint64_t *val, b
 bool vmx_mtf_active(const struct cpu *cpu);
 /* A debug exception with these DR6 bits is about to be raised in non-root
  * operation: if the exception bitmap intercepts #DB this VM-exits (with the
- * bits as qualification) before DR6/DR7 change, as SDM 27.1 requires;
- * otherwise it returns and the engine updates DR6 and delivers. */
-void vmx_debug_exception(struct cpu *cpu, uint64_t dr6_bits);
+ * bits as qualification) before DR6/DR7 change, as SDM 27.1 requires, and
+ * an MTF / TPR-below-threshold exit pending on this boundary takes priority
+ * over a single-step trap (25.5.2); otherwise it returns the DR6 bits to
+ * report — dr6_bits plus debug exceptions VM entry left pending (26.7.3) —
+ * and the engine updates DR6 and delivers. */
+uint64_t vmx_debug_exception(struct cpu *cpu, uint64_t dr6_bits);
 /* TSC offset L2 sees (msr.c cpu_read_tsc): TSC_OFFSET with "use TSC
  * offsetting", else 0 (SDM 25.3). */
 uint64_t vmx_tsc_offset(const struct cpu *cpu);

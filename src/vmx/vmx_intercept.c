@@ -394,11 +394,11 @@ static void deliver_debug_trap(struct cpu *cpu, uint32_t bits)
     cpu_deliver(cpu, EXC_DB, EV_KIND_EXC, NO_ERR);
 }
 
-void vmx_debug_exception(struct cpu *cpu, uint64_t dr6_bits)
+uint64_t vmx_debug_exception(struct cpu *cpu, uint64_t dr6_bits)
 {
     struct vmx *v = cpu->vmx;
     if (!v)
-        return;
+        return dr6_bits;
     if (dr6_bits & DR6_BS) {
         /* A single-step trap after an instruction: debug exceptions still
          * pending from VM entry (MOV-SS blocking) join it (26.7.3).  The
@@ -416,13 +416,9 @@ void vmx_debug_exception(struct cpu *cpu, uint64_t dr6_bits)
             vmx_vmexit(cpu, &ei);
         }
         dr6_bits = bits;
-        if (!vmx_exception_exits(&v->vmcs, EXC_DB, NO_ERR)) {
-            cpu->dr[6] |= bits & 0xf; /* the engine adds BS itself */
-            return;
-        }
-    } else if (!vmx_exception_exits(&v->vmcs, EXC_DB, NO_ERR)) {
-        return;
     }
+    if (!vmx_exception_exits(&v->vmcs, EXC_DB, NO_ERR))
+        return dr6_bits;
     struct vmx_exit_info ei = {
         .reason = EXIT_REASON_EXCEPTION_NMI,
         .qual = dr6_bits & DR6_EXIT_BITS,

@@ -116,11 +116,11 @@ run_one() {
   tmo=${tmo:-90}
   tmo=${tmo%s}
   tmo=$((tmo * ${KUT_TIMEOUT_SCALE:-3}))
-  local t0=$SECONDS
+  local t0; t0=$(date +%s)
   timeout $((tmo + 30)) "$nv" run --accel emu --kernel "$flat" --memory "${mem}M" --cpus "$smp" \
     "${testdev[@]}" --initrd "$logs/env" --timeout "$tmo" --cmdline "$args" "${extra[@]}" \
     </dev/null >"$log" 2>&1
-  local rc=$? dt=$((SECONDS - t0))
+  local rc=$? dt=$(($(date +%s) - t0))
   local summary
   summary=$(grep -a '^SUMMARY' "$log" | tail -1 | cut -c1-70)
   local r detail

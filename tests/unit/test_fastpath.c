@@ -79,7 +79,10 @@ static void fp_exec(struct th *t, const struct insn *in, op_fn *fn, struct fp_st
     struct cpu *c = &t->cpu;
     c->rip = TH_CODE;
     c->next_rip = TH_CODE + in->len;
-    c->blk_end = in + 1; /* a block of one instruction: no chaining */
+    c->blk_first = in; /* a block of one instruction: no chaining */
+    c->blk_end = in + 1;
+    c->blk_icount = c->icount;
+    c->blk_chain = 0;
     c->end_block = 0;
     out->fault = -1;
     out->error = 0;

@@ -179,6 +179,37 @@ static void pdbg_deliver_check(void)
     write_dr6(DR6_INIT);
 }
 
+/* The first #DB only; TF is cleared in the interrupted context. */
+static bool pdbg_first_hook(struct frame *f)
+{
+    if (f->vec != 1)
+        return false;
+    if (!seen[2]++) {
+        seen[0] = f->rip;
+        seen[1] = read_dr6();
+    }
+    f->rflags &= ~0x100ul;
+    return true;
+}
+
+static void pdbg_movss_l2_init(void)
+{
+    seen[0] = seen[1] = seen[2] = 0;
+    write_dr6(DR6_INIT);
+    l2_event_hook = pdbg_first_hook;
+    vmwrite(GUEST_RFLAGS, 0x102);       /* TF */
+    vmwrite(GUEST_INTERRUPTIBILITY, 2); /* blocking by MOV SS */
+    vmwrite(GUEST_PENDING_DBG, PEND_BS | PEND_EN_BP | 2);
+}
+
+static void pdbg_movss_l2_check(void)
+{
+    CHECK_EQ(seen[2], 1, "#DB deliveries to L2");
+    CHECK_EQ(seen[0], (uint64_t)g_nothing, "#DB after the instruction in the shadow");
+    CHECK_EQ(seen[1] & 0x600f, 0x4002, "L2's DR6: BS of the step and B1 held by MOV SS");
+    write_dr6(DR6_INIT);
+}
+
 static void pdbg_timer_init(void)
 {
     stage = 0;
@@ -491,6 +522,10 @@ const struct vmx_test regress_tests[] = {
       .sdm = "26.7.3: a pending debug exception that does not exit updates DR6 normally and is "
              "delivered through L2's IDT before its first instruction",
       .init = pdbg_deliver_init, .check = pdbg_deliver_check },
+    { .name = "pending_dbg_mov_ss_to_l2",
+      .sdm = "26.7.3: debug exceptions held by MOV SS join the next single-step trap; not "
+             "intercepted, the #DB reports both in L2's DR6 (BS | B1)",
+      .init = pdbg_movss_l2_init, .guest = g_nothing, .check = pdbg_movss_l2_check },
     { .name = "pending_dbg_before_timer_zero",
       .sdm = "26.7.4: a VMX-preemption timer of 0 exits after any pending debug exceptions "
              "established by VM entry were delivered",
