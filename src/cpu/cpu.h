@@ -249,9 +249,9 @@ struct cpu {
     /* The decoded block being run (exec.c): its first instruction, its
      * end, cpu->icount when it started and its decoding context.
      * Specialised handlers continue to the next instruction themselves
-     * until blk_end, and from a block's end to the next block up to
+     * until blk_stop, and from a block's end to the next block up to
      * blk_chain times (fastpath.h fp_next, fp_block_next). */
-    const struct insn *blk_first, *blk_end;
+    const struct insn *blk_first, *blk_end, *blk_stop;
     uint64_t blk_icount;
     uint32_t blk_key, blk_chain;
     uint64_t halted_ns; /* time spent waiting in HLT / wait-for-SIPI (stats) */

@@ -181,7 +181,8 @@ static uint32_t block_key(const struct cpu *cpu)
            (uint32_t)((cpu->rflags & FL_TF) || dbg_armed(cpu)) << 11;
 }
 
-static void finish_insn(struct cpu *cpu, struct insn *in, int r)
+/* Returns true when in->fn is a specialised variant (fastpath.h). */
+static bool finish_insn(struct cpu *cpu, struct insn *in, int r)
 {
     if (r == DEC_UD) {
         if (in->lock && in->fn)
@@ -204,10 +205,13 @@ static void finish_insn(struct cpu *cpu, struct insn *in, int r)
         else {
             /* A variant compiled for this operand form (fastpath.h). */
             op_fn *fast = insn_specialise(cpu, in);
-            if (fast)
+            if (fast) {
                 in->fn = fast;
+                return true;
+            }
         }
     }
+    return false;
 }
 
 /* Fetch the linear code address for RIP (CS base, limit). */
@@ -303,6 +307,7 @@ static __attribute__((noinline)) const struct insn *block_get(struct cpu *cpu, u
     unsigned max = (key & 1u << 11) ? 1 : BLOCK_MAX; /* single-step or breakpoints */
     struct insn *out = &c->pool[c->used];
     unsigned n = 0, pos = 0;
+    uint32_t generic = 0; /* instructions that run generic handlers */
     uint8_t *host = page + off;
     while (n < max) {
         struct insn *in = &out[n];
@@ -315,7 +320,8 @@ static __attribute__((noinline)) const struct insn *block_get(struct cpu *cpu, u
             *count = 1;
             return decode_straddling(cpu, lin, host, page_left, limit_avail);
         }
-        finish_insn(cpu, in, r);
+        if (!finish_insn(cpu, in, r))
+            generic |= 1u << n;
         pos += in->len;
         n++;
         if (r < 0 || (insn_row(in)->flags & F_BRANCH) || pos >= avail)
@@ -323,7 +329,8 @@ static __attribute__((noinline)) const struct insn *block_get(struct cpu *cpu, u
     }
     struct block_tail *tail = block_tail_of(out, n);
     tail->link[0].rip = tail->link[1].rip = ~0ull;
-    tail->link[0].chain = cpu->code64 && chain_safe(&out[n - 1]);
+    tail->generic = generic;
+    tail->chain = cpu->code64 && chain_safe(&out[n - 1]);
     c->used += n + TAIL_INSNS;
     b->gpa = gpa;
     b->key = key;
@@ -379,19 +386,17 @@ static inline const struct insn *block_follow(struct cpu *cpu, const struct bloc
 static void block_link(struct cpu *cpu, struct block_tail *t, uint64_t rip, const struct block *b)
 {
     struct block_link *l = &t->link[0];
-    if (l->rip != rip && t->link[1].rip != rip) {
+    if (l->rip != rip && t->link[1].rip != rip)
         t->link[1] = *l;
-        t->link[1].chain = 0;
-    }
-    uint8_t chain = l->chain;
+    const struct insn *ins = &cpu->bcache->pool[b->first];
     *l = (struct block_link){ .rip = rip,
-                              .ins = &cpu->bcache->pool[b->first],
+                              .ins = ins,
                               .tlb = &cpu->tlb.x[(rip >> 12) & (TLB_SIZE - 1)],
                               .page = (uint32_t)(b->gpa >> 12),
                               .gen = b->gen,
+                              .generic = block_tail_of(ins, b->n)->generic,
                               .key = (uint16_t)b->key,
-                              .n = (uint8_t)b->n,
-                              .chain = chain };
+                              .n = (uint8_t)b->n };
 }
 
 /* ---------- mode state ---------- */
@@ -717,6 +722,7 @@ resume:;
             uint64_t rip = cpu->rip;
             for (;;) {
                 cpu->next_rip = rip + in->len;
+                cpu->blk_stop = fp_block_stop(cpu, in);
                 in->fn(cpu, in);
                 in = cpu->blk_first + (cpu->icount - cpu->blk_icount);
                 rip = cpu->next_rip;
@@ -730,7 +736,7 @@ resume:;
              * block_link); anything else takes the full path above. */
             if (next_tail)
                 next_tail = (struct block_tail *)(void *)cpu->blk_end;
-            tail = !cpu->end_block && next_tail && next_tail->link[0].chain ? next_tail : NULL;
+            tail = !cpu->end_block && next_tail && next_tail->chain ? next_tail : NULL;
             if (!tail || atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
                 cpu->state != CPU_RUNNING || poll <= 1 ||
                 (unlikely(budget) && cpu->icount >= stop_at))

@@ -89,11 +89,13 @@ struct block_link {
     const struct tlb_entry *tlb; /* the fetch TLB entry of RIP's page */
     uint32_t page;               /* its RAM page */
     uint32_t gen;                /* that page's generation when it was decoded */
+    uint32_t generic;            /* its block_tail.generic */
     uint16_t key;                /* decoding context */
     uint8_t n;
-    uint8_t chain; /* link[0] only: the owner may be followed without checks */
 };
 struct block_tail {
+    uint32_t generic; /* bit i: instruction i runs a generic handler (not a variant) */
+    uint8_t chain;    /* the block may be followed without checks (above) */
     struct block_link link[2];
 };
 
@@ -123,6 +125,29 @@ block_link_find(const struct cpu *cpu, const struct block_tail *t, uint64_t rip,
 }
 
 /*
+ * While specialised handlers run one after another, only cpu->next_rip is
+ * kept up to date; cpu->rip and cpu->icount of the instruction 'in' running
+ * are derived when something else may look at them: before a generic
+ * handler runs (fp_generic), before a fault, and when control returns to
+ * the loop (which retires 'in', finding it from cpu->icount).  Generic
+ * handlers are never reached that way: a run of variants stops before the
+ * next instruction that has none (cpu->blk_stop, from block_tail.generic),
+ * and the loop or fp_block_next starts it with both values current.
+ */
+static inline __attribute__((always_inline)) uint64_t fp_icount(const struct cpu *cpu,
+                                                               const struct insn *in)
+{
+    return cpu->blk_icount + (uint64_t)(in - cpu->blk_first);
+}
+
+/* cpu->rip and cpu->icount for 'in', whose next_rip is still rip + len. */
+static inline __attribute__((always_inline)) void fp_sync(struct cpu *cpu, const struct insn *in)
+{
+    cpu->rip = cpu->next_rip - in->len;
+    cpu->icount = fp_icount(cpu, in);
+}
+
+/*
  * At the end of a block, from the handler of its last instruction (next_rip
  * set): start the linked successor directly while the loop allows it
  * (cpu->blk_chain blocks more) and nothing needs the loop (events, run
@@ -132,37 +157,50 @@ block_link_find(const struct cpu *cpu, const struct block_tail *t, uint64_t rip,
 static inline __attribute__((always_inline)) void fp_block_next(struct cpu *cpu,
                                                                const struct insn *in)
 {
-    if (!cpu->blk_chain)
-        return;
     const struct block_tail *t = (const struct block_tail *)(const void *)cpu->blk_end;
-    if (!t->link[0].chain ||
-        unlikely(atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
-                 cpu->state != CPU_RUNNING))
-        return;
+    const struct block_link *l;
     uint64_t rip = cpu->next_rip;
-    const struct block_link *l = block_link_find(cpu, t, rip, cpu->blk_key);
-    if (!l)
+    if (!cpu->blk_chain || !t->chain ||
+        unlikely(atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
+                 cpu->state != CPU_RUNNING) ||
+        !(l = block_link_find(cpu, t, rip, cpu->blk_key))) {
+        cpu->icount = fp_icount(cpu, in); /* for the loop, which retires 'in' */
         return;
+    }
     const struct insn *nx = l->ins;
+    uint32_t g = l->generic & ~1u;
     cpu->blk_chain--;
     cpu->rip = rip;
-    cpu->icount++; /* 'in' retired */
+    cpu->icount = fp_icount(cpu, in) + 1; /* 'in' retired */
     cpu->blk_first = nx;
     cpu->blk_icount = cpu->icount;
     cpu->blk_end = nx + l->n;
+    cpu->blk_stop = g ? nx + __builtin_ctz(g) : nx + l->n;
     cpu->next_rip = rip + nx->len;
     nx->fn(cpu, nx);
+}
+
+/* Where a run of variants starting at 'in' must stop: the next instruction
+ * of the block with a generic handler, or the block's end.  Blocks of one
+ * instruction (including partial runs, exec.c) have no tail to look at. */
+static inline const struct insn *fp_block_stop(const struct cpu *cpu, const struct insn *in)
+{
+    const struct insn *end = cpu->blk_end;
+    if (in + 1 >= end)
+        return end;
+    unsigned k = (unsigned)(in - cpu->blk_first);
+    uint32_t g = ((const struct block_tail *)(const void *)end)->generic >> (k + 1);
+    return g ? in + 1 + __builtin_ctz(g) : end;
 }
 
 /* ---- helpers for the variants ---- */
 
 /*
- * Threaded dispatch: after its work, a variant retires its instruction and
- * jumps to the next one of the block itself (a tail call), so each variant
- * has its own indirect branch for the host's predictor to learn.  At the
- * block's end it returns to the loop in exec.c (branches first try
- * fp_block_next), which retires the last instruction (it finds which from
- * cpu->icount and cpu->blk_first).  A variant's fast path never calls
+ * Threaded dispatch: after its work, a variant moves on to the next
+ * instruction of the block itself (a tail call), so each variant has its own
+ * indirect branch for the host's predictor to learn.  At the block's end it
+ * returns to the loop in exec.c (branches first try fp_block_next), which
+ * retires the last instruction.  A variant's fast path never calls
  * cpu_end_block(); a variant that falls back to the generic handler returns
  * to the loop right after it (a tail call too), and the loop goes on as for
  * any generic handler.
@@ -170,12 +208,11 @@ static inline __attribute__((always_inline)) void fp_block_next(struct cpu *cpu,
 static inline __attribute__((always_inline)) void fp_next(struct cpu *cpu, const struct insn *in)
 {
     const struct insn *nx = in + 1;
-    if (unlikely(nx == cpu->blk_end))
+    if (unlikely(nx == cpu->blk_stop)) {
+        cpu->icount = fp_icount(cpu, in);
         return;
-    uint64_t rip = cpu->next_rip;
-    cpu->rip = rip;
-    cpu->icount++;
-    cpu->next_rip = rip + nx->len;
+    }
+    cpu->next_rip += nx->len;
     nx->fn(cpu, nx);
 }
 
@@ -185,6 +222,7 @@ static inline __attribute__((always_inline)) void fp_next(struct cpu *cpu, const
 static inline __attribute__((always_inline)) bool fp_generic(struct cpu *cpu,
                                                             const struct insn *in)
 {
+    fp_sync(cpu, in);
     op_rows[in->row].fn(cpu, in);
     return false;
 }

@@ -143,10 +143,13 @@ void op_jcxz_Jb(struct cpu *cpu, const struct insn *in)
  * derived; CALL/RET/JMP take the TLB fast path for the stack or fall back
  * to the generic handler (which raises any fault) before changing state. */
 
-static inline __attribute__((always_inline)) void jump64(struct cpu *cpu, uint64_t target)
+static inline __attribute__((always_inline)) void jump64(struct cpu *cpu, const struct insn *in,
+                                                        uint64_t target)
 {
-    if (unlikely(!fp_canonical(target)))
+    if (unlikely(!fp_canonical(target))) {
+        fp_sync(cpu, in); /* the fault reports this instruction */
         cpu_gp0(cpu);
+    }
     cpu->next_rip = target;
 }
 
@@ -154,7 +157,7 @@ static inline __attribute__((always_inline)) void jump64(struct cpu *cpu, uint64
     FP_LAST(jcc64_##name)                                                               \
     {                                                                                   \
         if (lf_cond(cpu, cc))                                                           \
-            jump64(cpu, cpu->next_rip + in->imm);                                       \
+            jump64(cpu, in, cpu->next_rip + in->imm);                                       \
         fp_block_next(cpu, in);                                                         \
     }
 JCC64(0, o)
@@ -186,13 +189,13 @@ static op_fn *pick_jcc(const struct op_special *s, const struct cpu *cpu, const 
 
 FP_LAST(jmp_J_64)
 {
-    jump64(cpu, cpu->next_rip + in->imm);
+    jump64(cpu, in, cpu->next_rip + in->imm);
     fp_block_next(cpu, in);
 }
 
 FP_LAST(jmp_Ev_r64)
 {
-    jump64(cpu, cpu->r[in->rm]);
+    jump64(cpu, in, cpu->r[in->rm]);
     fp_block_next(cpu, in);
 }
 

@@ -80,7 +80,7 @@ static void fp_exec(struct th *t, const struct insn *in, op_fn *fn, struct fp_st
     c->rip = TH_CODE;
     c->next_rip = TH_CODE + in->len;
     c->blk_first = in; /* a block of one instruction: no chaining */
-    c->blk_end = in + 1;
+    c->blk_end = c->blk_stop = in + 1;
     c->blk_icount = c->icount;
     c->blk_chain = 0;
     c->end_block = 0;
