@@ -8,7 +8,9 @@
  *     Handlers are named after the SDM's operand notation (op_add_EvGv).
  *  2. While a handler runs, cpu->rip is the address of the instruction and
  *     cpu->next_rip the address after it.  Branches assign cpu->next_rip.
- *     The loop copies next_rip into rip after the handler returns.
+ *     The loop copies next_rip into rip after the handler returns.  (The
+ *     decode-time specialised handlers of fastpath.h keep rip and icount
+ *     lazily between themselves and write both before anything else runs.)
  *  3. Faults unwind: cpu_fault() longjmps back to the instruction loop, which
  *     delivers the exception with RIP still at the faulting instruction.
  *     Therefore a handler commits architectural state (registers, RSP, flags)

@@ -6,9 +6,16 @@
  *     setjmp(fault_jmp)  ← cpu_fault() longjmps here; the fault is delivered
  *     for (;;) {
  *         events?  → NMI / INIT / SIPI / external interrupt / halt / stop
- *         block = lookup(CS:RIP)      decode on a miss (may #PF: delivered)
+ *         block = link of the previous block, else lookup(CS:RIP)
+ *                                     decode on a miss (may #PF: delivered)
  *         for each insn: next_rip = rip + len; fn(cpu, insn); rip = next_rip
  *     }
+ *
+ * Speed (fastpath.h): at decode the hottest instruction forms get handlers
+ * specialised for their operand form; those run the following instructions
+ * of the block themselves (threaded dispatch) and, at the end of a block,
+ * its linked successor, so the loop above mostly sees generic handlers,
+ * events and cache misses.
  *
  * Commit rule: a handler changes architectural state only after its last
  * access that can fault, so a fault leaves the instruction un-executed and
