@@ -115,6 +115,15 @@ nested)
     echo "L2-LAUNCH-RC: $rc"
     [ $rc -eq 0 ] || kvm_diag
   fi
+  # nestvm itself as the L1 hypervisor: its KVM engine on L1's /dev/kvm runs a
+  # test guest as L2 (L0 nestvm software engine -> L1 Linux+KVM -> L2).
+  if [ -x /bin/nestvm ] && [ -e /dev/kvm ]; then
+    for g in /bin/guests/*.elf; do
+      [ -e "$g" ] || continue
+      /bin/nestvm run --accel kvm --kernel "$g" --memory 64M --timeout 300 --cmdline nested-l2 </dev/null
+      echo "L2-NESTVM-RC: $(basename "$g") $?"
+    done
+  fi
   ;;
 bench)
   [ -x /bin/cpubench ] && /bin/cpubench

@@ -4,7 +4,9 @@
 # /dev/kvm (tests/nested: l2launch + l2guest.bin, real mode -> protected mode ->
 # long mode, output through port I/O exits).
 #   (a) NestedVirtualization=enabled:  VMX-FLAG: yes, KVM-INTEL: loaded,
-#       DEV-KVM: present, the L2 guest's lines, L2-LAUNCH-RC: 0, exit status 0.
+#       DEV-KVM: present, the L2 guest's lines, L2-LAUNCH-RC: 0, exit status 0;
+#       and nestvm itself (build/nestvm-static --accel kvm) inside L1 runs the
+#       project's test guests as L2 with the same output and status as at L0.
 #   (b) NestedVirtualization=disabled (the default): VMX-FLAG: no,
 #       KVM-INTEL: refused, exit status 0.
 # NESTED_PARTS="a b" selects the parts; NESTVM_ARGS adds nestvm options (e.g.
@@ -16,12 +18,16 @@ if [ -n "${NESTED_KEEP:-}" ]; then tmp=$NESTED_KEEP; mkdir -p "$tmp"
 else tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; fi
 
 tests/nested/build.sh >&2 || { bad "tests/nested/build.sh"; finish; exit; }
+# nestvm itself (static, KVM engine) also runs inside L1 as the L1 hypervisor.
+make -s build/nestvm-static >&2 && NESTVM= bash tests/guests/run.sh >/dev/null 2>&1
+for f in build/nestvm-static build/guests/mb_hello.elf build/guests/lm_hello.elf; do
+  [ -e "$f" ] || { bad "missing $f"; finish; exit; }
+done
 NINITRD=build/nested-initrd.cpio.gz
-if [ ! -e "$NINITRD" ] || [ scripts/mkinitramfs.sh -nt "$NINITRD" ] \
-   || [ build/nested/l2launch -nt "$NINITRD" ] || [ build/nested/l2guest.bin -nt "$NINITRD" ]; then
-  EXTRA="build/nested/l2launch:bin/l2launch build/nested/l2guest.bin:bin/l2guest.bin" \
-    scripts/mkinitramfs.sh "$NINITRD" >&2 || { bad "mkinitramfs (nested)"; finish; exit; }
-fi
+EXTRA="build/nested/l2launch:bin/l2launch build/nested/l2guest.bin:bin/l2guest.bin \
+build/nestvm-static:bin/nestvm build/guests/mb_hello.elf:bin/guests/mb_hello.elf \
+build/guests/lm_hello.elf:bin/guests/lm_hello.elf" \
+  scripts/mkinitramfs.sh "$NINITRD" >&2 || { bad "mkinitramfs (nested)"; finish; exit; }
 
 run_nested() { # run_nested enabled|disabled OUTFILE -> exit status
   "$NV" run --kernel "$KERNEL" --initrd "$NINITRD" --memory 1G \
@@ -58,6 +64,10 @@ case " $parts " in *" a "*)
   expect "$out" "(a) enabled: L2 runs real mode" "L2-LAUNCHER: starting" "L2-GUEST-MARKER: hello from L2" || f=1
   expect "$out" "(a) enabled: L2 reaches protected and long mode" \
     "L2-GUEST: protected mode ok" "L2-GUEST: long mode ok" "L2-GUEST: done" "L2-LAUNCH-RC: 0" || f=1
+  expect "$out" "(a) enabled: nestvm --accel kvm inside L1 runs L2 test guests" \
+    "lm_hello: lapic timer interrupt" "lm_hello: done" "L2-NESTVM-RC: lm_hello.elf 1" \
+    "mb_hello: multiboot guest running, cmdline: /bin/guests/mb_hello.elf nested-l2" \
+    "L2-NESTVM-RC: mb_hello.elf 1" || f=1
   if [ $rc -eq 0 ] && grep -aqF "NESTVM-POWEROFF" "$out"; then ok "(a) enabled: powers off, exit status 0"
   else bad "(a) enabled: exit status $rc (0 expected; 125 = timeout, 124 = triple fault, 126 = internal error)"; f=1; fi
   [ $f -eq 0 ] || show "$out"
