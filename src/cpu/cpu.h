@@ -40,6 +40,7 @@
 
 struct cpu;
 struct insn;
+struct block_tail;
 struct machine;
 struct lapic;
 struct vmx;
@@ -155,8 +156,10 @@ struct lazy_flags {
 
 /* Software TLB: linear page -> host pointer, separate for read/write/exec.
  * tag = linear page address | cpu->tlb_ctx; a miss or a page that is not
- * plain RAM goes to the slow path (mem.c). */
-#define TLB_BITS 8
+ * plain RAM goes to the slow path (mem.c).  tlb_ctx bits 7:3 are a flush
+ * epoch: tlb_flush_all() moves to the next one instead of clearing the
+ * whole TLB, which it does only when the epoch wraps (mmu.c). */
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID (~0ull)
 struct tlb_entry {
@@ -243,7 +246,7 @@ struct cpu {
     uint8_t code_bits; /* 16, 32 or 64: default operand/address size of CS */
     uint8_t stack32;   /* SS.B */
     uint8_t end_block; /* set by cpu_end_block() */
-    uint8_t tlb_ctx;   /* privilege context folded into TLB tags */
+    uint8_t tlb_ctx;   /* privilege context (bits 2:0) and flush epoch (7:3) in TLB tags */
     uint8_t sse_ok;    /* CR4.OSFXSR && !CR0.EM && !CR0.TS */
     uint8_t nonroot;   /* VMX non-root operation */
     _Atomic uint32_t events;
@@ -256,6 +259,14 @@ struct cpu {
     const struct insn *blk_first, *blk_end, *blk_stop;
     uint64_t blk_icount;
     uint32_t blk_key, blk_chain;
+    /* Return-address stack: where each CALL returns to and the tail of its
+     * block, so RET chains to the block after the CALL (fastpath.h). */
+    struct cpu_ras {
+        uint64_t rip;
+        struct block_tail *tail;
+    } ras[16];
+    unsigned ras_top;
+    struct cpu_ras ras_fill; /* a RET the loop is to link (tail NULL: none) */
     uint64_t halted_ns; /* time spent waiting in HLT / wait-for-SIPI (stats) */
     struct tlb tlb;
 

@@ -42,7 +42,10 @@
 #include "vmx/vmx_hooks.h"
 
 #define BLOCK_MAX 32
-#define BCACHE_BITS 14 /* with INSN_POOL: half the decoding of 12 / 64 Ki in a Linux boot */
+/* A Linux boot decodes ~0.34 M blocks with these sizes, 0.66 M with 12 bits
+ * and 64 Ki instructions, 0.22 M with 15 bits and 256 Ki (5 MiB of pool per
+ * vCPU here, touched as it fills). */
+#define BCACHE_BITS 14
 #define BCACHE_SIZE (1u << BCACHE_BITS)
 #define INSN_POOL 131072
 
@@ -178,6 +181,10 @@ void exec_flush_blocks(struct cpu *cpu)
         c->slot[i].valid = 0;
     c->used = 0;
     cpu->bcache_flushes++;
+    /* The return-address stack points at tails in the pool. */
+    for (unsigned i = 0; i < sizeof cpu->ras / sizeof cpu->ras[0]; i++)
+        cpu->ras[i].tail = NULL;
+    cpu->ras_fill.tail = NULL;
 }
 
 /* ---------- decoding blocks ---------- */
@@ -334,8 +341,13 @@ static __attribute__((noinline)) const struct insn *block_get(struct cpu *cpu, u
         if (r < 0 || (insn_row(in)->flags & F_BRANCH) || pos >= avail)
             break;
     }
+    if (n >= 2) { /* an ALU instruction and the Jcc ending the block in one handler */
+        op_fn *fused = ops_alu_fuse_jcc(&out[n - 2], &out[n - 1]);
+        if (fused)
+            out[n - 2].fn = fused;
+    }
     struct block_tail *tail = block_tail_of(out, n);
-    tail->link[0].rip = tail->link[1].rip = ~0ull;
+    tail->link[0].rip = tail->link[1].rip = tail->ret.rip = ~0ull;
     tail->generic = generic;
     tail->chain = cpu->code64 && chain_safe(&out[n - 1]);
     c->used += n + TAIL_INSNS;
@@ -388,13 +400,10 @@ static inline const struct insn *block_follow(struct cpu *cpu, const struct bloc
     return l->ins;
 }
 
-/* Remember that block b (at 'rip', 64-bit code) followed the block whose
- * tail is t. */
-static void block_link(struct cpu *cpu, struct block_tail *t, uint64_t rip, const struct block *b)
+/* Make l name block b, found at 'rip' (64-bit code). */
+static void block_link_set(struct cpu *cpu, struct block_link *l, uint64_t rip,
+                           const struct block *b)
 {
-    struct block_link *l = &t->link[0];
-    if (l->rip != rip && t->link[1].rip != rip)
-        t->link[1] = *l;
     const struct insn *ins = &cpu->bcache->pool[b->first];
     *l = (struct block_link){ .rip = rip,
                               .ins = ins,
@@ -404,6 +413,14 @@ static void block_link(struct cpu *cpu, struct block_tail *t, uint64_t rip, cons
                               .generic = block_tail_of(ins, b->n)->generic,
                               .key = (uint16_t)b->key,
                               .n = (uint8_t)b->n };
+}
+
+/* Remember that block b (at 'rip') followed the block whose tail is t. */
+static void block_link(struct cpu *cpu, struct block_tail *t, uint64_t rip, const struct block *b)
+{
+    if (t->link[0].rip != rip && t->link[1].rip != rip)
+        t->link[1] = t->link[0];
+    block_link_set(cpu, &t->link[0], rip, b);
 }
 
 /* ---------- mode state ---------- */
@@ -680,9 +697,13 @@ resume:;
             if (b) {
                 next_tail = block_tail_of(&cpu->bcache->pool[b->first], b->n);
                 key = b->key;
-                if (tail && cpu->bcache_flushes == flushes && cpu->code64)
+                bool same = cpu->bcache_flushes == flushes && cpu->code64;
+                if (tail && same)
                     block_link(cpu, tail, cpu->rip, b);
+                if (cpu->ras_fill.tail && same && cpu->ras_fill.rip == cpu->rip)
+                    block_link_set(cpu, &cpu->ras_fill.tail->ret, cpu->rip, b);
             }
+            cpu->ras_fill.tail = NULL;
         }
         /* Debugging (TF, RF, a breakpoint armed): one instruction at a time,
          * instruction breakpoints before it, trap-class #DBs after it. */

@@ -58,6 +58,10 @@ extern const struct op_special ops_stack_special[];
 /* The variant of in's row for this instruction's form, or NULL. */
 op_fn *insn_specialise(const struct cpu *cpu, const struct insn *in);
 
+/* A handler doing the ALU instruction 'alu' and the Jcc 'jcc' right after
+ * it (ops_alu.c), or NULL when the pair is not one of the fused forms. */
+op_fn *ops_alu_fuse_jcc(const struct insn *alu, const struct insn *jcc);
+
 /* Pickers for rows without ModRM: by operand size (reg[0] for 8, reg[1]
  * for 4; operand size 8 implies 64-bit mode), and "reg[0] in 64-bit mode". */
 op_fn *sp_pick_osz(const struct op_special *s, const struct cpu *cpu, const struct insn *in);
@@ -97,6 +101,7 @@ struct block_tail {
     uint32_t generic; /* bit i: instruction i runs a generic handler (not a variant) */
     uint8_t chain;    /* the block may be followed without checks (above) */
     struct block_link link[2];
+    struct block_link ret; /* a CALL block: the block its callee returns to */
 };
 
 static inline struct block_tail *block_tail_of(const struct insn *in, unsigned n)
@@ -104,24 +109,28 @@ static inline struct block_tail *block_tail_of(const struct insn *in, unsigned n
     return (struct block_tail *)(void *)(in + n);
 }
 
+/* Link l if it names the block at 'rip' and is still exact. */
+static inline __attribute__((always_inline)) bool block_link_ok(const struct cpu *cpu,
+                                                               const struct block_link *l,
+                                                               uint64_t rip, uint32_t key)
+{
+    const struct tlb_entry *e = l->tlb;
+    if (l->rip != rip)
+        return false;
+    if (unlikely(e->tag != ((rip & ~0xfffull) | cpu->tlb_ctx) || (e->ram >> 12) != l->page ||
+                 l->key != key))
+        return false;
+    return atomic_load_explicit(&cpu->bus->page_gen[l->page], memory_order_acquire) == l->gen;
+}
+
 /* The link of tail t to the block at 'rip' if it is still exact, or NULL. */
 static inline __attribute__((always_inline)) const struct block_link *
 block_link_find(const struct cpu *cpu, const struct block_tail *t, uint64_t rip, uint32_t key)
 {
     const struct block_link *l = &t->link[0];
-    if (l->rip != rip) {
+    if (l->rip != rip)
         l = &t->link[1];
-        if (l->rip != rip)
-            return NULL;
-    }
-    const struct tlb_entry *e = l->tlb;
-    if (unlikely(e->tag != ((rip & ~0xfffull) | cpu->tlb_ctx) || (e->ram >> 12) != l->page ||
-                 l->key != key))
-        return NULL;
-    if (unlikely(atomic_load_explicit(&cpu->bus->page_gen[l->page], memory_order_acquire) !=
-                 l->gen))
-        return NULL;
-    return l;
+    return block_link_ok(cpu, l, rip, key) ? l : NULL;
 }
 
 /*
@@ -154,19 +163,20 @@ static inline __attribute__((always_inline)) void fp_sync(struct cpu *cpu, const
  * state); otherwise return, and the loop in exec.c takes over at
  * cpu->blk_end.
  */
-static inline __attribute__((always_inline)) void fp_block_next(struct cpu *cpu,
-                                                               const struct insn *in)
+static inline __attribute__((always_inline)) bool fp_block_may_chain(const struct cpu *cpu)
 {
     const struct block_tail *t = (const struct block_tail *)(const void *)cpu->blk_end;
-    const struct block_link *l;
-    uint64_t rip = cpu->next_rip;
-    if (!cpu->blk_chain || !t->chain ||
-        unlikely(atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
-                 cpu->state != CPU_RUNNING) ||
-        !(l = block_link_find(cpu, t, rip, cpu->blk_key))) {
-        cpu->icount = fp_icount(cpu, in); /* for the loop, which retires 'in' */
-        return;
-    }
+    return cpu->blk_chain && t->chain &&
+           !unlikely(atomic_load_explicit(&cpu->events, memory_order_relaxed) ||
+                     cpu->state != CPU_RUNNING);
+}
+
+/* Start the block link l names (exact, chaining allowed), 'in' retired. */
+static inline __attribute__((always_inline)) void fp_block_go(struct cpu *cpu,
+                                                             const struct insn *in,
+                                                             const struct block_link *l)
+{
+    uint64_t rip = l->rip;
     const struct insn *nx = l->ins;
     uint32_t g = l->generic & ~1u;
     cpu->blk_chain--;
@@ -178,6 +188,60 @@ static inline __attribute__((always_inline)) void fp_block_next(struct cpu *cpu,
     cpu->blk_stop = g ? nx + __builtin_ctz(g) : nx + l->n;
     cpu->next_rip = rip + nx->len;
     nx->fn(cpu, nx);
+}
+
+static inline __attribute__((always_inline)) void fp_block_next(struct cpu *cpu,
+                                                               const struct insn *in)
+{
+    const struct block_link *l;
+    if (!fp_block_may_chain(cpu) ||
+        !(l = block_link_find(cpu, (const struct block_tail *)(const void *)cpu->blk_end,
+                              cpu->next_rip, cpu->blk_key))) {
+        cpu->icount = fp_icount(cpu, in); /* for the loop, which retires 'in' */
+        return;
+    }
+    fp_block_go(cpu, in, l);
+}
+
+/* CALL (next_rip = the target, 'ret' the return address): remember where it
+ * returns to and, when its block has one, the tail of its block. */
+static inline __attribute__((always_inline)) void fp_ras_push(struct cpu *cpu, uint64_t ret)
+{
+    struct cpu_ras *e = &cpu->ras[++cpu->ras_top & 15];
+    e->rip = ret;
+    e->tail = cpu->blk_chain ? (struct block_tail *)(void *)cpu->blk_end : NULL;
+}
+
+/*
+ * RET (next_rip = the return address): the block after the matching CALL,
+ * else as any branch.  A match without a valid link asks the loop to record
+ * one (cpu->ras_fill).  The stack is only a hint: CALLs and RETs that run
+ * generic handlers are not recorded, so a RET also accepts the entry below
+ * the top (one CALL's RET was missed) and leaves the stack alone when
+ * neither matches (a CALL was missed).
+ */
+static inline __attribute__((always_inline)) void fp_ret_next(struct cpu *cpu,
+                                                             const struct insn *in)
+{
+    uint64_t rip = cpu->next_rip;
+    unsigned top = cpu->ras_top;
+    const struct cpu_ras *e = &cpu->ras[top & 15];
+    if (likely(e->rip == rip)) {
+        cpu->ras_top = top - 1;
+    } else if (cpu->ras[(top - 1) & 15].rip == rip) {
+        e = &cpu->ras[(top - 1) & 15];
+        cpu->ras_top = top - 2;
+    } else {
+        e = NULL;
+    }
+    if (e && e->tail) {
+        if (fp_block_may_chain(cpu) && block_link_ok(cpu, &e->tail->ret, rip, cpu->blk_key)) {
+            fp_block_go(cpu, in, &e->tail->ret);
+            return;
+        }
+        cpu->ras_fill = *e;
+    }
+    fp_block_next(cpu, in);
 }
 
 /* Where a run of variants starting at 'in' must stop: the next instruction
@@ -308,6 +372,19 @@ static inline __attribute__((always_inline)) void fp_set_reg(struct cpu *cpu, un
 static inline bool fp_canonical(uint64_t a)
 {
     return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* Near branch of 'in' in 64-bit mode: #GP(0) on the branch itself for a
+ * non-canonical target, before anything is committed. */
+static inline __attribute__((always_inline)) void fp_jump64(struct cpu *cpu,
+                                                           const struct insn *in,
+                                                           uint64_t target)
+{
+    if (unlikely(!fp_canonical(target))) {
+        fp_sync(cpu, in); /* the fault reports this instruction */
+        cpu_gp0(cpu);
+    }
+    cpu->next_rip = target;
 }
 
 #endif

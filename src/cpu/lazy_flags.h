@@ -83,12 +83,12 @@ static inline bool lf_cond_of(bool of, bool cf, bool zf, bool sf, bool pf, unsig
  * operands; after logic operations CF = OF = 0; otherwise only the flags
  * the condition reads are derived.
  */
-static inline bool lf_cond(const struct cpu *cpu, unsigned cc)
+static inline __attribute__((always_inline)) bool lf_cond_rec(const struct lazy_flags *lf,
+                                                             uint64_t rflags, unsigned cc)
 {
-    const struct lazy_flags *lf = &cpu->lf;
     unsigned op = lf->op, k = cc >> 1;
     if (op == LF_NONE) {
-        uint64_t f = cpu->rflags;
+        uint64_t f = rflags;
         return lf_cond_of(f & FL_OF, f & FL_CF, f & FL_ZF, f & FL_SF, f & FL_PF, cc);
     }
     uint64_t m = lf_mask(lf), r = lf->res & m;
@@ -113,6 +113,12 @@ static inline bool lf_cond(const struct cpu *cpu, unsigned cc)
     bool cf = (k == 1 || k == 3) && lf_cf(lf);
     bool of = (k == 0 || k >= 6) && lf_of(lf);
     return lf_cond_of(of, cf, zf, sf, k == 5 && parity8(r), cc);
+}
+
+/* The condition from the CPU's flags (lazy record or RFLAGS). */
+static inline bool lf_cond(const struct cpu *cpu, unsigned cc)
+{
+    return lf_cond_rec(&cpu->lf, cpu->rflags, cc);
 }
 
 #endif

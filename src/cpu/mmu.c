@@ -224,9 +224,20 @@ bool mmu_translate(struct cpu *cpu, uint64_t lin, unsigned acc, uint64_t *gpa)
 
 /* ---- TLB ---- */
 
+/* Entries are tagged with the flush epoch in tlb_ctx bits 7:3 (cpu.h), so
+ * moving to the next epoch invalidates them all; the entries themselves are
+ * cleared only when the epoch wraps (1 flush in 32: Linux switches CR3
+ * often, and the TLB is 72 KiB). */
+#define TLB_EPOCH_SHIFT 3
+#define TLB_EPOCHS 32u
+
 void tlb_flush_all(struct cpu *cpu)
 {
-    memset(&cpu->tlb, 0xff, sizeof(cpu->tlb));
+    unsigned epoch = ((unsigned)(cpu->tlb_ctx >> TLB_EPOCH_SHIFT) + 1) % TLB_EPOCHS;
+    if (epoch == 0)
+        memset(&cpu->tlb, 0xff, sizeof(cpu->tlb));
+    cpu->tlb_ctx = (uint8_t)((cpu->tlb_ctx & ((1u << TLB_EPOCH_SHIFT) - 1)) |
+                             (epoch << TLB_EPOCH_SHIFT));
 }
 
 void tlb_flush_page(struct cpu *cpu, uint64_t lin)
@@ -244,7 +255,7 @@ void cpu_update_tlb_ctx(struct cpu *cpu)
         ctx |= 2;
     if (cpu->cpl == 3 && (cpu->cr0 & CR0_AM) && (cpu->rflags & FL_AC))
         ctx |= TLB_CTX_AC;
-    cpu->tlb_ctx = ctx;
+    cpu->tlb_ctx = (uint8_t)(ctx | (cpu->tlb_ctx & ~((1u << TLB_EPOCH_SHIFT) - 1)));
 }
 
 void tlb_fill(struct cpu *cpu, uint64_t lin, uint8_t *host_page, unsigned acc)

@@ -18,6 +18,7 @@
  */
 #include "cpu/fastpath.h"
 #include "cpu/mem.h"
+#include "cpu/ops_flow.h"
 #include "cpu/ops_int.h"
 
 enum alu_kind {
@@ -215,40 +216,52 @@ static inline __attribute__((always_inline)) bool alu_fast_reg(struct cpu *cpu,
     return true;
 }
 
-#define ALU_FAST_RM(name, K)                                                               \
-    FP_H(name##_EvGv_r64) { return alu_fast_rm(cpu, in, K, 8, false, cpu->r[in->reg]); }         \
-    FP_H(name##_EvGv_r32) { return alu_fast_rm(cpu, in, K, 4, false, cpu->r[in->reg]); }         \
-    FP_H(name##_EvGv_m64) { return alu_fast_rm(cpu, in, K, 8, true, cpu->r[in->reg]); }          \
-    FP_H(name##_EvGv_m32) { return alu_fast_rm(cpu, in, K, 4, true, cpu->r[in->reg]); }          \
-    FP_H(name##_EvI_r64) { return alu_fast_rm(cpu, in, K, 8, false, in->imm); }                  \
-    FP_H(name##_EvI_r32) { return alu_fast_rm(cpu, in, K, 4, false, in->imm); }                  \
-    FP_H(name##_EvI_m64) { return alu_fast_rm(cpu, in, K, 8, true, in->imm); }                   \
-    FP_H(name##_EvI_m32) { return alu_fast_rm(cpu, in, K, 4, true, in->imm); }                   \
-    FP_H(name##_EbGb_r) { return alu_fast_rm(cpu, in, K, 1, false, cpu->r[in->reg]); }           \
-    FP_H(name##_EbGb_m) { return alu_fast_rm(cpu, in, K, 1, true, cpu->r[in->reg]); }            \
-    FP_H(name##_EbIb_r) { return alu_fast_rm(cpu, in, K, 1, false, in->imm); }                   \
-    FP_H(name##_EbIb_m) { return alu_fast_rm(cpu, in, K, 1, true, in->imm); }                    \
-    FP_H(name##_rAXIz_64) { alu_reg(cpu, K, 8, R_AX, false, in->imm); return true; }                   \
-    FP_H(name##_rAXIz_32) { alu_reg(cpu, K, 4, R_AX, false, in->imm & 0xffffffffu); return true; }     \
-    FP_H(name##_ALIb_any) { alu_reg(cpu, K, 1, R_AX, false, in->imm & 0xff); return true; }
+#define ALU_FAST_RM(name, K)                                                        \
+    FP_H(name##_EvGv_r64) { return alu_fast_rm(cpu, in, K, 8, false, cpu->r[in->reg]); } \
+    FP_H(name##_EvGv_r32) { return alu_fast_rm(cpu, in, K, 4, false, cpu->r[in->reg]); } \
+    FP_H(name##_EvGv_m64) { return alu_fast_rm(cpu, in, K, 8, true, cpu->r[in->reg]); }  \
+    FP_H(name##_EvGv_m32) { return alu_fast_rm(cpu, in, K, 4, true, cpu->r[in->reg]); }  \
+    FP_H(name##_EvI_r64) { return alu_fast_rm(cpu, in, K, 8, false, in->imm); }          \
+    FP_H(name##_EvI_r32) { return alu_fast_rm(cpu, in, K, 4, false, in->imm); }          \
+    FP_H(name##_EvI_m64) { return alu_fast_rm(cpu, in, K, 8, true, in->imm); }           \
+    FP_H(name##_EvI_m32) { return alu_fast_rm(cpu, in, K, 4, true, in->imm); }           \
+    FP_H(name##_EbGb_r) { return alu_fast_rm(cpu, in, K, 1, false, cpu->r[in->reg]); }   \
+    FP_H(name##_EbGb_m) { return alu_fast_rm(cpu, in, K, 1, true, cpu->r[in->reg]); }    \
+    FP_H(name##_EbIb_r) { return alu_fast_rm(cpu, in, K, 1, false, in->imm); }           \
+    FP_H(name##_EbIb_m) { return alu_fast_rm(cpu, in, K, 1, true, in->imm); }            \
+    FP_H(name##_rAXIz_64)                                                               \
+    {                                                                                   \
+        alu_reg(cpu, K, 8, R_AX, false, in->imm);                                       \
+        return true;                                                                    \
+    }                                                                                   \
+    FP_H(name##_rAXIz_32)                                                               \
+    {                                                                                   \
+        alu_reg(cpu, K, 4, R_AX, false, in->imm & 0xffffffffu);                         \
+        return true;                                                                    \
+    }                                                                                   \
+    FP_H(name##_ALIb_any)                                                               \
+    {                                                                                   \
+        alu_reg(cpu, K, 1, R_AX, false, in->imm & 0xff);                                \
+        return true;                                                                    \
+    }
 
 /* The eight classic operations also have the reg-destination forms. */
-#define ALU_FAST_G(name, K)                                                                \
-    ALU_FAST_RM(name, K)                                                                   \
-    FP_H(name##_GvEv_r64) { return alu_fast_reg(cpu, in, K, 8, false); }                          \
-    FP_H(name##_GvEv_r32) { return alu_fast_reg(cpu, in, K, 4, false); }                          \
-    FP_H(name##_GvEv_m64) { return alu_fast_reg(cpu, in, K, 8, true); }                           \
-    FP_H(name##_GvEv_m32) { return alu_fast_reg(cpu, in, K, 4, true); }                           \
-    FP_H(name##_GbEb_r) { return alu_fast_reg(cpu, in, K, 1, false); }                            \
+#define ALU_FAST_G(name, K)                                                         \
+    ALU_FAST_RM(name, K)                                                            \
+    FP_H(name##_GvEv_r64) { return alu_fast_reg(cpu, in, K, 8, false); }            \
+    FP_H(name##_GvEv_r32) { return alu_fast_reg(cpu, in, K, 4, false); }            \
+    FP_H(name##_GvEv_m64) { return alu_fast_reg(cpu, in, K, 8, true); }             \
+    FP_H(name##_GvEv_m32) { return alu_fast_reg(cpu, in, K, 4, true); }             \
+    FP_H(name##_GbEb_r) { return alu_fast_reg(cpu, in, K, 1, false); }              \
     FP_H(name##_GbEb_m) { return alu_fast_reg(cpu, in, K, 1, true); }
 
 /* NOT, NEG, INC, DEC */
-#define ALU_FAST_UNARY(name, K)                                                            \
-    FP_H(name##_Ev_r64) { return alu_fast_rm(cpu, in, K, 8, false, 0); }                          \
-    FP_H(name##_Ev_r32) { return alu_fast_rm(cpu, in, K, 4, false, 0); }                          \
-    FP_H(name##_Ev_m64) { return alu_fast_rm(cpu, in, K, 8, true, 0); }                           \
-    FP_H(name##_Ev_m32) { return alu_fast_rm(cpu, in, K, 4, true, 0); }                           \
-    FP_H(name##_Eb_r) { return alu_fast_rm(cpu, in, K, 1, false, 0); }                            \
+#define ALU_FAST_UNARY(name, K)                                                     \
+    FP_H(name##_Ev_r64) { return alu_fast_rm(cpu, in, K, 8, false, 0); }            \
+    FP_H(name##_Ev_r32) { return alu_fast_rm(cpu, in, K, 4, false, 0); }            \
+    FP_H(name##_Ev_m64) { return alu_fast_rm(cpu, in, K, 8, true, 0); }             \
+    FP_H(name##_Ev_m32) { return alu_fast_rm(cpu, in, K, 4, true, 0); }             \
+    FP_H(name##_Eb_r) { return alu_fast_rm(cpu, in, K, 1, false, 0); }              \
     FP_H(name##_Eb_m) { return alu_fast_rm(cpu, in, K, 1, true, 0); }
 
 ALU_FAST_G(add, ALU_ADD)
@@ -299,7 +312,8 @@ static op_fn *pick_xor_self(const struct op_special *s, const struct cpu *cpu,
     SP_EB(op_##name##_EbIb, name##_EbIb, SP_RM8), SP_ACC(name)
 
 const struct op_special ops_alu_special[] = {
-    { op_xor_EvGv, { xor_EvGv_r64, xor_EvGv_r32 }, { xor_EvGv_m64, xor_EvGv_m32 }, pick_xor_self, 0 },
+    { op_xor_EvGv, { xor_EvGv_r64, xor_EvGv_r32 }, { xor_EvGv_m64, xor_EvGv_m32 }, pick_xor_self,
+      0 },
     SP_ALU(add), SP_ALU(or), SP_ALU(adc), SP_ALU(sbb), SP_ALU(and), SP_ALU(sub), SP_ALU(xor),
     SP_ALU(cmp),
     SP_EV(op_test_EvGv, test_EvGv), SP_EV(op_test_EvIz, test_EvI),
@@ -311,3 +325,89 @@ const struct op_special ops_alu_special[] = {
     SP_EB(op_inc_Eb, inc_Eb, SP_RM8), SP_EB(op_dec_Eb, dec_Eb, SP_RM8),
     { 0 },
 };
+
+/* ---- CMP/TEST/ADD/SUB fused with the Jcc that follows (fastpath.h) ----
+ * At decode, a register-form CMP, TEST, ADD or SUB directly followed by a
+ * 64-bit Jcc (the block's last instruction) gets a handler that does both:
+ * the ALU operation as its variant would (flags recorded as usual: they
+ * stay visible after the branch), then the branch, with the condition taken
+ * from the values in host registers.  The Jcc keeps its own handler, which
+ * runs instead when the block was cut after the ALU instruction. */
+static inline __attribute__((always_inline)) void alu_jcc(struct cpu *cpu, const struct insn *in,
+                                                         unsigned k, unsigned size, uint64_t s,
+                                                         unsigned cc)
+{
+    uint64_t mask = size_mask(size);
+    s &= mask;
+    uint64_t d = fp_reg(cpu, in->rm, size), r = alu_calc(k, d, s, false) & mask;
+    if (alu_writes(k))
+        fp_set_reg(cpu, in->rm, size, r);
+    alu_flags(cpu, k, size, d, s, r, false);
+    const struct insn *j = in + 1;
+    if (unlikely(j == cpu->blk_stop)) {
+        cpu->icount = fp_icount(cpu, in); /* for the loop, as fp_next */
+        return;
+    }
+    uint64_t next = cpu->next_rip + j->len;
+    cpu->next_rip = next;
+    if (lf_cond_rec(&cpu->lf, 0, cc))
+        fp_jump64(cpu, j, next + j->imm);
+    fp_block_next(cpu, j);
+}
+
+#define ALU_JCC(name, K, size, src)                                                        \
+    FP_LAST(name##_jo) { alu_jcc(cpu, in, K, size, src, 0); }                              \
+    FP_LAST(name##_jno) { alu_jcc(cpu, in, K, size, src, 1); }                             \
+    FP_LAST(name##_jb) { alu_jcc(cpu, in, K, size, src, 2); }                              \
+    FP_LAST(name##_jae) { alu_jcc(cpu, in, K, size, src, 3); }                             \
+    FP_LAST(name##_je) { alu_jcc(cpu, in, K, size, src, 4); }                              \
+    FP_LAST(name##_jne) { alu_jcc(cpu, in, K, size, src, 5); }                             \
+    FP_LAST(name##_jbe) { alu_jcc(cpu, in, K, size, src, 6); }                             \
+    FP_LAST(name##_ja) { alu_jcc(cpu, in, K, size, src, 7); }                              \
+    FP_LAST(name##_js) { alu_jcc(cpu, in, K, size, src, 8); }                              \
+    FP_LAST(name##_jns) { alu_jcc(cpu, in, K, size, src, 9); }                             \
+    FP_LAST(name##_jp) { alu_jcc(cpu, in, K, size, src, 10); }                             \
+    FP_LAST(name##_jnp) { alu_jcc(cpu, in, K, size, src, 11); }                            \
+    FP_LAST(name##_jl) { alu_jcc(cpu, in, K, size, src, 12); }                             \
+    FP_LAST(name##_jge) { alu_jcc(cpu, in, K, size, src, 13); }                            \
+    FP_LAST(name##_jle) { alu_jcc(cpu, in, K, size, src, 14); }                            \
+    FP_LAST(name##_jg) { alu_jcc(cpu, in, K, size, src, 15); }                             \
+    static op_fn *const name##_jcc[16] = {                                                 \
+        name##_jo, name##_jno, name##_jb, name##_jae, name##_je, name##_jne,               \
+        name##_jbe, name##_ja, name##_js, name##_jns, name##_jp, name##_jnp,               \
+        name##_jl, name##_jge, name##_jle, name##_jg,                                      \
+    };
+
+ALU_JCC(cmp_EvGv_r64, ALU_CMP, 8, cpu->r[in->reg])
+ALU_JCC(cmp_EvGv_r32, ALU_CMP, 4, cpu->r[in->reg])
+ALU_JCC(cmp_EvI_r64, ALU_CMP, 8, in->imm)
+ALU_JCC(cmp_EvI_r32, ALU_CMP, 4, in->imm)
+ALU_JCC(test_EvGv_r64, ALU_TEST, 8, cpu->r[in->reg])
+ALU_JCC(test_EvGv_r32, ALU_TEST, 4, cpu->r[in->reg])
+ALU_JCC(test_EbGb_r, ALU_TEST, 1, cpu->r[in->reg])
+ALU_JCC(add_EvI_r64, ALU_ADD, 8, in->imm)
+ALU_JCC(add_EvI_r32, ALU_ADD, 4, in->imm)
+ALU_JCC(sub_EvI_r64, ALU_SUB, 8, in->imm)
+ALU_JCC(sub_EvI_r32, ALU_SUB, 4, in->imm)
+
+op_fn *ops_alu_fuse_jcc(const struct insn *alu, const struct insn *jcc)
+{
+    static const struct {
+        op_fn *alone;
+        op_fn *const *with_jcc;
+    } fusable[] = {
+        { cmp_EvGv_r64, cmp_EvGv_r64_jcc }, { cmp_EvGv_r32, cmp_EvGv_r32_jcc },
+        { cmp_EvI_r64, cmp_EvI_r64_jcc },   { cmp_EvI_r32, cmp_EvI_r32_jcc },
+        { test_EvGv_r64, test_EvGv_r64_jcc }, { test_EvGv_r32, test_EvGv_r32_jcc },
+        { test_EbGb_r, test_EbGb_r_jcc },   { add_EvI_r64, add_EvI_r64_jcc },
+        { add_EvI_r32, add_EvI_r32_jcc },   { sub_EvI_r64, sub_EvI_r64_jcc },
+        { sub_EvI_r32, sub_EvI_r32_jcc },
+    };
+    const struct op_row *row = insn_row(jcc);
+    if ((row->fn != op_jcc_Jb && row->fn != op_jcc_Jz) || jcc->fn == row->fn)
+        return NULL; /* not a Jcc with its 64-bit variant */
+    for (unsigned i = 0; i < sizeof fusable / sizeof fusable[0]; i++)
+        if (alu->fn == fusable[i].alone)
+            return fusable[i].with_jcc[jcc->opc & 15];
+    return NULL;
+}

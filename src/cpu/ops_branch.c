@@ -143,21 +143,11 @@ void op_jcxz_Jb(struct cpu *cpu, const struct insn *in)
  * derived; CALL/RET/JMP take the TLB fast path for the stack or fall back
  * to the generic handler (which raises any fault) before changing state. */
 
-static inline __attribute__((always_inline)) void jump64(struct cpu *cpu, const struct insn *in,
-                                                        uint64_t target)
-{
-    if (unlikely(!fp_canonical(target))) {
-        fp_sync(cpu, in); /* the fault reports this instruction */
-        cpu_gp0(cpu);
-    }
-    cpu->next_rip = target;
-}
-
 #define JCC64(cc, name)                                                                 \
     FP_LAST(jcc64_##name)                                                               \
     {                                                                                   \
         if (lf_cond(cpu, cc))                                                           \
-            jump64(cpu, in, cpu->next_rip + in->imm);                                       \
+            fp_jump64(cpu, in, cpu->next_rip + in->imm);                                \
         fp_block_next(cpu, in);                                                         \
     }
 JCC64(0, o)
@@ -189,13 +179,25 @@ static op_fn *pick_jcc(const struct op_special *s, const struct cpu *cpu, const 
 
 FP_LAST(jmp_J_64)
 {
-    jump64(cpu, in, cpu->next_rip + in->imm);
+    fp_jump64(cpu, in, cpu->next_rip + in->imm);
     fp_block_next(cpu, in);
 }
 
 FP_LAST(jmp_Ev_r64)
 {
-    jump64(cpu, in, cpu->r[in->rm]);
+    fp_jump64(cpu, in, cpu->r[in->rm]);
+    fp_block_next(cpu, in);
+}
+
+/* JMP m64 (jump tables, PLT-style indirections) */
+FP_LAST(jmp_Ev_m64)
+{
+    const void *p = fp_host(cpu, in, 8, false);
+    if (unlikely(!p)) {
+        fp_generic(cpu, in);
+        return;
+    }
+    fp_jump64(cpu, in, fp_load(p, 8));
     fp_block_next(cpu, in);
 }
 
@@ -208,14 +210,26 @@ static inline __attribute__((always_inline)) void call64(struct cpu *cpu, const 
         fp_generic(cpu, in);
         return;
     }
-    fp_store(p, 8, cpu->next_rip);
+    uint64_t ret = cpu->next_rip;
+    fp_store(p, 8, ret);
     cpu->r[R_SP] = rsp;
     cpu->next_rip = target;
+    fp_ras_push(cpu, ret);
     fp_block_next(cpu, in);
 }
 
 FP_LAST(call_Jz_64) { call64(cpu, in, cpu->next_rip + in->imm); }
 FP_LAST(call_Ev_r64) { call64(cpu, in, cpu->r[in->rm]); }
+
+FP_LAST(call_Ev_m64)
+{
+    const void *p = fp_host(cpu, in, 8, false);
+    if (unlikely(!p)) {
+        fp_generic(cpu, in);
+        return;
+    }
+    call64(cpu, in, fp_load(p, 8));
+}
 
 FP_LAST(ret_64)
 {
@@ -228,14 +242,17 @@ FP_LAST(ret_64)
     }
     cpu->r[R_SP] = rsp + 8;
     cpu->next_rip = target;
-    fp_block_next(cpu, in);
+    fp_ret_next(cpu, in);
 }
 
-/* JMP/CALL Ev: the register form in 64-bit mode. */
-static op_fn *pick_reg64(const struct op_special *s, const struct cpu *cpu,
-                         const struct insn *in)
+/* JMP/CALL Ev in 64-bit mode: a register, or memory with 64-bit addressing. */
+static op_fn *pick_ev64(const struct op_special *s, const struct cpu *cpu, const struct insn *in)
 {
-    return cpu->code64 && in->mod == 3 && in->osz == 8 ? s->reg[0] : NULL;
+    if (!cpu->code64 || in->osz != 8)
+        return NULL;
+    if (in->mod == 3)
+        return s->reg[0];
+    return in->asz == 8 ? s->mem[0] : NULL;
 }
 
 const struct op_special ops_branch_special[] = {
@@ -245,7 +262,7 @@ const struct op_special ops_branch_special[] = {
     { op_jmp_Jz, { jmp_J_64, NULL }, { NULL, NULL }, sp_pick_code64, 0 },
     { op_call_Jz, { call_Jz_64, NULL }, { NULL, NULL }, sp_pick_code64, 0 },
     { op_ret, { ret_64, NULL }, { NULL, NULL }, sp_pick_code64, 0 },
-    { op_jmp_Ev, { jmp_Ev_r64, NULL }, { NULL, NULL }, pick_reg64, 0 },
-    { op_call_Ev, { call_Ev_r64, NULL }, { NULL, NULL }, pick_reg64, 0 },
+    { op_jmp_Ev, { jmp_Ev_r64, NULL }, { jmp_Ev_m64, NULL }, pick_ev64, 0 },
+    { op_call_Ev, { call_Ev_r64, NULL }, { call_Ev_m64, NULL }, pick_ev64, 0 },
     { 0 },
 };

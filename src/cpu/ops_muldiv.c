@@ -144,7 +144,11 @@ H(op_imul_GvEvIb) { imul_trunc(cpu, in, in->osz, op_read_rm(cpu, in, in->osz), i
 /* ---- specialised forms (fastpath.h): register operands of size 8 / 4 ---- */
 
 FP_H(imul_GvEv_r64) { imul_trunc(cpu, in, 8, cpu->r[in->reg], cpu->r[in->rm]); return true; }
-FP_H(imul_GvEv_r32) { imul_trunc(cpu, in, 4, (uint32_t)cpu->r[in->reg], (uint32_t)cpu->r[in->rm]); return true; }
+FP_H(imul_GvEv_r32)
+{
+    imul_trunc(cpu, in, 4, (uint32_t)cpu->r[in->reg], (uint32_t)cpu->r[in->rm]);
+    return true;
+}
 FP_H(imul_GvEvI_r64) { imul_trunc(cpu, in, 8, cpu->r[in->rm], in->imm); return true; }
 FP_H(imul_GvEvI_r32) { imul_trunc(cpu, in, 4, (uint32_t)cpu->r[in->rm], in->imm); return true; }
 FP_H(mul_Ev_r64) { mul1(cpu, in, 8, false); return true; }

@@ -224,12 +224,12 @@ static inline __attribute__((always_inline)) bool shift_fast_reg(struct cpu *cpu
     return true;
 }
 
-#define SHIFT_FAST(name, K)                                                             \
-    FP_H(name##_EvIb_r64) { return shift_fast_reg(cpu, in, K, 8, (unsigned)in->imm); }         \
-    FP_H(name##_EvIb_r32) { return shift_fast_reg(cpu, in, K, 4, (unsigned)in->imm); }         \
-    FP_H(name##_Ev1_r64) { return shift_fast_reg(cpu, in, K, 8, 1); }                          \
-    FP_H(name##_Ev1_r32) { return shift_fast_reg(cpu, in, K, 4, 1); }                          \
-    FP_H(name##_EvCL_r64) { return shift_fast_reg(cpu, in, K, 8, (uint8_t)cpu->r[R_CX]); }     \
+#define SHIFT_FAST(name, K)                                                                \
+    FP_H(name##_EvIb_r64) { return shift_fast_reg(cpu, in, K, 8, (unsigned)in->imm); }     \
+    FP_H(name##_EvIb_r32) { return shift_fast_reg(cpu, in, K, 4, (unsigned)in->imm); }     \
+    FP_H(name##_Ev1_r64) { return shift_fast_reg(cpu, in, K, 8, 1); }                      \
+    FP_H(name##_Ev1_r32) { return shift_fast_reg(cpu, in, K, 4, 1); }                      \
+    FP_H(name##_EvCL_r64) { return shift_fast_reg(cpu, in, K, 8, (uint8_t)cpu->r[R_CX]); } \
     FP_H(name##_EvCL_r32) { return shift_fast_reg(cpu, in, K, 4, (uint8_t)cpu->r[R_CX]); }
 
 SHIFT_FAST(rol, SH_ROL)

@@ -41,8 +41,9 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     uint64_t insns = t.cpu.icount;
-    printf("perfbench: %s, %" PRIu64 " guest instructions, %.3f s, %.1f M insn/s, checksum %016" PRIx64
-           "\n", r == TH_HALT ? "halted" : r == TH_EXCEPTION ? "EXCEPTION" : "budget", insns, s,
+    printf("perfbench: %s, %" PRIu64 " guest instructions, %.3f s, %.1f M insn/s, "
+           "checksum %016" PRIx64 "\n",
+           r == TH_HALT ? "halted" : r == TH_EXCEPTION ? "EXCEPTION" : "budget", insns, s,
            (double)insns / s / 1e6, t.cpu.r[R_AX]);
     if (r != TH_HALT) {
         printf("perfbench: stopped at rip %016" PRIx64 " vector %d\n", t.cpu.rip, t.vector);

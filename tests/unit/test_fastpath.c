@@ -353,6 +353,9 @@ TEST(fastpath_branches_stack)
     FP(true, 0xff, 0xe0);                         /* jmp rax (may be non-canonical) */
     FP(true, 0xe8, 0x10, 0x00, 0x00, 0x00);
     FP(true, 0xff, 0xd3);                         /* call rbx */
+    FP(true, 0xff, 0x23);                         /* jmp [rbx] */
+    FP(true, 0xff, 0x54, 0xb3, 0x08);             /* call [rbx+rsi*4+8] */
+    FP(false, 0x67, 0xff, 0x23);                  /* jmp [ebx]: generic */
     FP(true, 0xc3);
     for (uint8_t r = 0; r < 8; r++) {
         FP(true, 0x50 + r);
@@ -425,5 +428,126 @@ TEST(fastpath_chain_sees_dma_rewrite)
     t.cpu.r[R_BX] = 0;
     CHECK_EQ(th_run(&t, code, sizeof code), TH_HALT);
     CHECK_EQ(t.cpu.r[R_BX], 0x01 + 0x11 + 0x21);
+    th_destroy(&t);
+}
+
+/* The fused ALU+Jcc handlers (ops_alu.c) against the two generic handlers
+ * run one after the other; and with the block cut after the ALU
+ * instruction (TF, interrupt shadow: fastpath.h blk_stop), against the ALU
+ * instruction alone. */
+static void fp_check_fused(const uint8_t *alu, int alen, const uint8_t *jcc, int jlen)
+{
+    uint8_t bytes[32];
+    memcpy(bytes, alu, (size_t)alen);
+    memcpy(bytes + alen, jcc, (size_t)jlen);
+    struct insn ins[2];
+    CHECK_EQ(decode_insn(bytes, alen, 64, &ins[0]), alen);
+    CHECK_EQ(decode_insn(bytes + alen, jlen, 64, &ins[1]), jlen);
+    op_fn *alu_fast = insn_specialise(&fp_ta.cpu, &ins[0]);
+    op_fn *jcc_fast = insn_specialise(&fp_ta.cpu, &ins[1]);
+    CHECK(alu_fast && jcc_fast);
+    if (!alu_fast || !jcc_fast)
+        return;
+    ins[0].fn = alu_fast;
+    ins[1].fn = jcc_fast;
+    op_fn *fused = ops_alu_fuse_jcc(&ins[0], &ins[1]);
+    CHECK(fused != NULL);
+    if (!fused)
+        return;
+    int bad = 0;
+    for (int i = 0; i < 64 && bad < 3; i++) {
+        bool cut = (i % 4) == 3;
+        fp_setup(&ins[0], false);
+        struct cpu *a = &fp_ta.cpu, *b = &fp_tb.cpu;
+        /* generic: the two rows' handlers, as the loop would run them */
+        a->rip = TH_CODE;
+        a->next_rip = TH_CODE + ins[0].len;
+        insn_row(&ins[0])->fn(a, &ins[0]);
+        if (!cut) {
+            a->rip = a->next_rip;
+            a->next_rip = a->rip + ins[1].len;
+            insn_row(&ins[1])->fn(a, &ins[1]);
+        }
+        /* fused, as the first instruction of a block the loop started */
+        b->rip = TH_CODE;
+        b->next_rip = TH_CODE + ins[0].len;
+        b->blk_first = &ins[0];
+        b->blk_end = &ins[2];
+        b->blk_stop = cut ? &ins[1] : &ins[2];
+        b->blk_icount = b->icount;
+        b->blk_chain = 0;
+        uint64_t icount = b->icount;
+        fused(b, &ins[0]);
+        bool same = !memcmp(a->r, b->r, sizeof a->r) && a->next_rip == b->next_rip &&
+                    cpu_get_rflags(a) == cpu_get_rflags(b) && b->icount == icount + !cut;
+        if (!same) {
+            bad++;
+            fprintf(stderr, "  fused mismatch:");
+            for (int k = 0; k < alen + jlen; k++)
+                fprintf(stderr, " %02x", bytes[k]);
+            fprintf(stderr, " cut %d next_rip %llx/%llx\n", cut, (unsigned long long)a->next_rip,
+                    (unsigned long long)b->next_rip);
+        }
+    }
+    CHECK_EQ(bad, 0);
+}
+
+TEST(fastpath_fused_alu_jcc)
+{
+    fp_begin();
+    static const uint8_t alus[][8] = {
+        { 3, 0x48, 0x39, 0xd8 },             /* cmp rax, rbx */
+        { 2, 0x39, 0xd8 },                   /* cmp eax, ebx */
+        { 4, 0x48, 0x83, 0xf8, 0x80 },       /* cmp rax, -128 */
+        { 3, 0x83, 0xf9, 0x05 },             /* cmp ecx, 5 */
+        { 3, 0x48, 0x85, 0xc0 },             /* test rax, rax */
+        { 2, 0x85, 0xd8 },                   /* test eax, ebx */
+        { 2, 0x84, 0xc3 },                   /* test bl, al */
+        { 4, 0x48, 0x83, 0xc0, 0x01 },       /* add rax, 1 */
+        { 3, 0x83, 0xc1, 0xff },             /* add ecx, -1 */
+        { 4, 0x48, 0x83, 0xe8, 0x01 },       /* sub rax, 1 */
+        { 6, 0x81, 0xe9, 0x00, 0x00, 0x00, 0x80 }, /* sub ecx, 0x80000000 */
+    };
+    for (unsigned a = 0; a < sizeof alus / sizeof alus[0]; a++)
+        for (uint8_t cc = 0; cc < 16; cc++) {
+            const uint8_t jb[2] = { (uint8_t)(0x70 + cc), 0x10 };
+            const uint8_t jz[6] = { 0x0f, (uint8_t)(0x80 + cc), 0x00, 0x00, 0x00, 0x80 };
+            fp_check_fused(&alus[a][1], alus[a][0], jb, 2);
+            fp_check_fused(&alus[a][1], alus[a][0], jz, 6);
+        }
+    fp_end();
+}
+
+/* Calls and returns through the return-address stack (fastpath.h
+ * fp_ras_push/fp_ret_next): recursion deeper than the stack, and one
+ * function returning to several call sites. */
+TEST(fastpath_ras_calls_and_returns)
+{
+    struct th t;
+    th_init(&t, TH_LONG64);
+    static const uint8_t code[] = {
+        0x31, 0xdb,                   /* xor ebx, ebx */
+        0xb9, 0x28, 0x00, 0x00, 0x00, /* mov ecx, 40 */
+        0xe8, 0x1d, 0x00, 0x00, 0x00, /* call rec (0x29) */
+        0xe8, 0x14, 0x00, 0x00, 0x00, /* call inc (0x25) */
+        0x48, 0x01, 0xc3,             /* add rbx, rax */
+        0xe8, 0x0c, 0x00, 0x00, 0x00, /* call inc */
+        0x48, 0x01, 0xc3,             /* add rbx, rax */
+        0xe8, 0x04, 0x00, 0x00, 0x00, /* call inc */
+        0x48, 0x01, 0xc3,             /* add rbx, rax */
+        0xf4,                         /* hlt */
+        /* 0x25 inc: */ 0x48, 0xff, 0xc0, /* inc rax */
+        0xc3,                         /* ret */
+        /* 0x29 rec: */ 0x48, 0x01, 0xcb, /* add rbx, rcx */
+        0xff, 0xc9,                   /* dec ecx */
+        0x74, 0x05,                   /* jz done */
+        0xe8, 0xf4, 0xff, 0xff, 0xff, /* call rec */
+        /* done: */ 0xc3,             /* ret */
+    };
+    t.cpu.r[R_AX] = 0;
+    CHECK_EQ(th_run(&t, code, sizeof code), TH_HALT);
+    /* rec adds 40 + 39 + ... + 1 = 820; then rax = 1, 2, 3 is added */
+    CHECK_EQ(t.cpu.r[R_BX], 820 + 1 + 2 + 3);
+    CHECK_EQ(t.cpu.r[R_SP], TH_STACK);
     th_destroy(&t);
 }
