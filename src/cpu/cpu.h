@@ -259,6 +259,7 @@ struct cpu {
     const struct insn *blk_first, *blk_end, *blk_stop;
     uint64_t blk_icount;
     uint32_t blk_key, blk_chain;
+    uint16_t jit_hot; /* block starts before translation (jit.c); 0: never */
     /* Return-address stack: where each CALL returns to and the tail of its
      * block, so RET chains to the block after the CALL (fastpath.h). */
     struct cpu_ras {

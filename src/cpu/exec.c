@@ -40,6 +40,7 @@
 #include "cpu/msr.h"
 #include "cpu/ops_flow.h"
 #include "vmx/vmx_hooks.h"
+#include "cpu/jit.h"
 
 #define BLOCK_MAX 32
 /* A Linux boot decodes ~0.34 M blocks with these sizes, 0.66 M with 12 bits
@@ -63,6 +64,7 @@ struct block_cache {
     struct insn pool[INSN_POOL];
     uint32_t used;
     struct insn scratch[1]; /* page-straddling instruction, decoded each time */
+    struct jit jit;         /* host code of hot blocks in the pool (jit.c) */
 };
 
 /* Pool entries a block's tail (fastpath.h, struct block_link) takes. */
@@ -180,6 +182,7 @@ void exec_flush_blocks(struct cpu *cpu)
     for (unsigned i = 0; i < BCACHE_SIZE; i++)
         c->slot[i].valid = 0;
     c->used = 0;
+    jit_reset(&c->jit);
     cpu->bcache_flushes++;
     /* The return-address stack points at tails in the pool. */
     for (unsigned i = 0; i < sizeof cpu->ras / sizeof cpu->ras[0]; i++)
@@ -349,6 +352,7 @@ static __attribute__((noinline)) const struct insn *block_get(struct cpu *cpu, u
     struct block_tail *tail = block_tail_of(out, n);
     tail->link[0].rip = tail->link[1].rip = tail->ret.rip = ~0ull;
     tail->generic = generic;
+    tail->runs = 0;
     tail->chain = cpu->code64 && chain_safe(&out[n - 1]);
     c->used += n + TAIL_INSNS;
     b->gpa = gpa;
@@ -481,6 +485,9 @@ int cpu_init(struct cpu *cpu, struct bus *bus, int index)
     cpu->bcache = calloc(1, sizeof(struct block_cache));
     if (!cpu->bcache)
         return -1;
+    cpu->jit_hot = jit_default_hot();
+    if (cpu->jit_hot && !jit_init(&cpu->bcache->jit))
+        cpu->jit_hot = 0; /* without an executable arena: interpreter only */
     if (index >= 0 && index < 64)
         all_cpus[index] = cpu;
     cpu_reset(cpu);
@@ -491,6 +498,8 @@ void cpu_destroy(struct cpu *cpu)
 {
     if (cpu->index >= 0 && cpu->index < 64 && all_cpus[cpu->index] == cpu)
         all_cpus[cpu->index] = NULL;
+    if (cpu->bcache)
+        jit_fini(&cpu->bcache->jit);
     free(cpu->bcache);
     cpu->bcache = NULL;
 }
@@ -638,6 +647,24 @@ static int handle_events(struct cpu *cpu)
     }
 }
 
+/* ---------- the translation tier ---------- */
+
+/* A block started JIT_HOT times: translate it (fastpath.h, exec loop). */
+__attribute__((noinline, cold)) void exec_jit_hot(struct cpu *cpu, const struct insn *in,
+                                                  unsigned n, uint32_t generic)
+{
+    struct block_cache *c = cpu->bcache;
+    if (!cpu->code64)
+        return; /* the tier knows 64-bit code only */
+    /* pool instructions are the cache's own memory */
+    jit_translate(cpu, &c->jit, &c->pool[in - c->pool], n, generic);
+}
+
+uint64_t exec_jit_blocks(const struct cpu *cpu)
+{
+    return cpu->bcache ? cpu->bcache->jit.blocks : 0;
+}
+
 /* ---------- the loop ---------- */
 
 #define POLL_EVERY 256 /* blocks between timer polls */
@@ -741,6 +768,8 @@ resume:;
                         chain = (unsigned)left;
                 }
             }
+            if (next_tail && unlikely(++next_tail->runs == cpu->jit_hot))
+                exec_jit_hot(cpu, in, n, next_tail->generic);
             cpu->end_block = 0;
             cpu->blk_first = in;
             cpu->blk_end = in + n;

@@ -37,6 +37,8 @@ void exec_note_write(struct cpu *cpu, const uint8_t *host, unsigned size);
 bool exec_page_has_code(struct cpu *cpu, const uint8_t *host);
 /* Forget every decoded block (mode-independent flush). */
 void exec_flush_blocks(struct cpu *cpu);
+/* Blocks the translation tier (jit.c) has translated on this vCPU. */
+uint64_t exec_jit_blocks(const struct cpu *cpu);
 /* Tell the other vCPUs to drop write TLB entries (a page now holds code). */
 void exec_broadcast_code_page(struct cpu *self);
 

@@ -69,6 +69,9 @@ op_fn *sp_pick_code64(const struct op_special *s, const struct cpu *cpu, const s
 
 /* ---- block chaining (exec.c) ---- */
 
+/* A block started cpu->jit_hot times: the translation tier (jit.c) takes it. */
+void exec_jit_hot(struct cpu *cpu, const struct insn *in, unsigned n, uint32_t generic);
+
 /*
  * The pool entries right after a block's instructions hold the last two
  * blocks that followed it in 64-bit code (its "tail").  When a block
@@ -100,6 +103,7 @@ struct block_link {
 struct block_tail {
     uint32_t generic; /* bit i: instruction i runs a generic handler (not a variant) */
     uint8_t chain;    /* the block may be followed without checks (above) */
+    uint16_t runs;    /* starts counted towards translation (cpu->jit_hot) */
     struct block_link link[2];
     struct block_link ret; /* a CALL block: the block its callee returns to */
 };
@@ -187,6 +191,9 @@ static inline __attribute__((always_inline)) void fp_block_go(struct cpu *cpu,
     cpu->blk_end = nx + l->n;
     cpu->blk_stop = g ? nx + __builtin_ctz(g) : nx + l->n;
     cpu->next_rip = rip + nx->len;
+    struct block_tail *bt = block_tail_of((struct insn *)(uintptr_t)nx, l->n);
+    if (unlikely(++bt->runs == cpu->jit_hot))
+        exec_jit_hot(cpu, nx, l->n, bt->generic);
     nx->fn(cpu, nx);
 }
 

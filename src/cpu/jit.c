@@ -1,0 +1,786 @@
+/*
+ * jit.c — the translation tier: hot 64-bit blocks become host code.
+ *
+ * The threaded interpreter (fastpath.h) runs a specialised handler per
+ * instruction: each loads its operands' register numbers, displacement and
+ * so on from struct insn and ends in an indirect jump to the next one.  For
+ * a block that has run JIT_HOT times (counted where blocks start: exec.c's
+ * loop and fastpath.h fp_block_go) this file emits x86-64 code for the
+ * longest prefix of the block made of forms it knows, with the operands as
+ * constants, and installs it as the handler of the block's first
+ * instruction.  The rest of the machinery does not change:
+ *
+ *  - Semantics are exactly those of the variants the code replaces (same
+ *    register writes, same lazy-flags record, same software-TLB hit test on
+ *    memory operands).  Guest registers stay in cpu->r[].
+ *  - Leaving the translated prefix at instruction j is arriving at j as
+ *    fp_next() would: next_rip = end of j, then a tail jump to in[j].fn.
+ *    A TLB miss (or page crossing, MMIO, SMC-protected page: whatever the
+ *    TLB does not map for the access) leaves at that instruction before it
+ *    changed anything, so its variant takes the generic path and faults,
+ *    MMIO and SMC detection stay where they are.  Before a generic
+ *    handler, the code returns to the loop exactly as fp_next() does at
+ *    cpu->blk_stop.
+ *  - The code runs only when the block runs whole from its start: on entry
+ *    it compares cpu->blk_stop with the value a full run has and otherwise
+ *    runs the first instruction's own variant (single-stepping, MTF, ...).
+ *  - Blocks are tagged by RAM page and generation; the code hangs off the
+ *    block's instructions in the pool, so SMC and flushes drop it with them
+ *    (jit_reset() on every pool flush).
+ *
+ * Host registers: rdi = cpu throughout, r9 = cpu->tlb_ctx, rax/rcx/rdx/
+ * rsi/r8/r10 scratch.  The translated forms (64-bit mode; operand size 4 or
+ * 8; "mem" = flat 64-bit memory operand, FS/GS base added):
+ *   MOV r,r/mem  MOV mem,r  MOV r,imm  MOV r/mem,imm32  LEA  MOVZX  MOVSXD
+ *   ADD/OR/AND/SUB/XOR/CMP r,r  r,mem(load)  r,imm   TEST r,r   PUSH r  POP r
+ */
+#include "cpu/jit.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "cpu/fastpath.h"
+#include "cpu/insn.h"
+#include "cpu/jit_emit.h"
+#include "cpu/ops_flow.h"
+
+_Static_assert(sizeof(struct tlb_entry) == 24, "jit.c scales TLB indexes by 3 * 8");
+
+#define JIT_ARENA (16u << 20) /* host code per vCPU; full: no more translations until a flush */
+#define JIT_MAX_BLOCK 8192    /* bytes of host code one block may take (32 instructions fit) */
+
+#define OFF_R(i) ((int32_t)(offsetof(struct cpu, r) + 8 * (i)))
+#define OFF_NEXT_RIP ((int32_t)offsetof(struct cpu, next_rip))
+#define OFF_ICOUNT ((int32_t)offsetof(struct cpu, icount))
+#define OFF_BLK_ICOUNT ((int32_t)offsetof(struct cpu, blk_icount))
+#define OFF_BLK_STOP ((int32_t)offsetof(struct cpu, blk_stop))
+#define OFF_CTX ((int32_t)offsetof(struct cpu, tlb_ctx))
+#define OFF_TLB_R ((int32_t)offsetof(struct cpu, tlb.r))
+#define OFF_TLB_W ((int32_t)offsetof(struct cpu, tlb.w))
+#define OFF_LF_RES ((int32_t)offsetof(struct cpu, lf.res))
+#define OFF_LF_DST ((int32_t)offsetof(struct cpu, lf.dst))
+#define OFF_LF_SRC ((int32_t)offsetof(struct cpu, lf.src))
+#define OFF_LF_OP ((int32_t)offsetof(struct cpu, lf.op))
+_Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, op) + 1,
+               "one 16-bit store writes lf.op and lf.size");
+
+static int32_t off_seg_base(unsigned seg)
+{
+    return (int32_t)(offsetof(struct cpu, seg) + seg * sizeof(struct seg) +
+                     offsetof(struct seg, base));
+}
+
+unsigned jit_default_hot(void)
+{
+    const char *e = getenv("NESTVM_JIT");
+    if (e && e[0] == '0' && !e[1])
+        return 0;
+    const char *h = getenv("NESTVM_JIT_HOT");
+    if (h && *h) {
+        long v = strtol(h, NULL, 10);
+        if (v >= 1 && v <= 65535)
+            return (unsigned)v;
+    }
+    return JIT_HOT;
+}
+
+bool jit_init(struct jit *j)
+{
+    void *p = mmap(NULL, JIT_ARENA, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        j->base = NULL;
+        return false;
+    }
+    j->base = p;
+    j->log = getenv("NESTVM_JIT_LOG") != NULL;
+    j->used = 0;
+    j->size = JIT_ARENA;
+    return true;
+}
+
+void jit_fini(struct jit *j)
+{
+    if (j->base)
+        munmap(j->base, j->size);
+    j->base = NULL;
+}
+
+void jit_reset(struct jit *j)
+{
+    j->used = 0;
+}
+
+/* ---- what one instruction becomes ---- */
+
+struct tr {
+    struct jit_buf b;
+    const struct insn *ins;
+    unsigned end0;        /* byte offset of the end of instruction 0 */
+    unsigned end[64];     /* byte offset of each instruction's end */
+    uint8_t *miss[64][2]; /* jne rel32 fields of instruction j's TLB tests */
+};
+
+/* What an emitter did. */
+enum { EM_NO, EM_OK, EM_FLAGS /* done; the host's flags are the guest's */ };
+
+/* rax = the effective address of in's memory operand (fastpath.h fp_ea,
+ * plus the FS/GS base). */
+static void emit_ea(struct tr *t, const struct insn *in, unsigned j)
+{
+    struct jit_buf *b = &t->b;
+    int32_t disp = in->disp;
+    bool have = false;
+    if (in->base < 16) {
+        jb_load(b, true, H_RAX, H_RDI, OFF_R(in->base));
+        have = true;
+    } else if (in->base == EA_RIP) {
+        /* cpu->next_rip holds the end of instruction 0 while the code runs */
+        jb_load(b, true, H_RAX, H_RDI, OFF_NEXT_RIP);
+        disp += (int32_t)(t->end[j] - t->end0);
+        have = true;
+    }
+    if (in->index != EA_NONE) {
+        jb_load(b, true, H_RCX, H_RDI, OFF_R(in->index));
+        /* lea rax, [rax + rcx << scale + disp] or [rcx << scale + disp] */
+        jb_op_mem(b, true, 1, 0x8d, 0, H_RAX, have ? H_RAX : H_NONE, H_RCX, in->scale, disp);
+    } else if (have) {
+        if (disp)
+            jb_op_mem(b, true, 1, 0x8d, 0, H_RAX, H_RAX, H_NONE, 0, disp);
+    } else {
+        jb_mov_imm(b, H_RAX, (uint64_t)(int64_t)disp);
+    }
+    if (in->seg >= SEG_FS)
+        jb_op_mem(b, true, 1, 0x03, 0, H_RAX, H_RDI, H_NONE, 0, off_seg_base(in->seg));
+}
+
+/* rax (linear) -> rax (host pointer) if the TLB array at 'tlb' maps 'size'
+ * bytes there (mem.h tlb_hit), else leave at instruction j.  Keeps r10 = the
+ * linear address. */
+static void emit_tlb(struct tr *t, unsigned j, unsigned k, int32_t tlb, unsigned size)
+{
+    struct jit_buf *b = &t->b;
+    jb_op_rr(b, true, 0x89, H_RAX, H_R10);                       /* mov r10, rax */
+    jb_op_rr(b, true, 0x89, H_RAX, H_RDX);                       /* mov rdx, rax */
+    jb_shr_imm(b, H_RDX, 12);                                    /* shr rdx, 12 */
+    jb_grp1_imm(b, false, 4, H_RDX, TLB_SIZE - 1);               /* and edx, mask */
+    jb_op_mem(b, true, 1, 0x8d, 0, H_RDX, H_RDX, H_RDX, 1, 0);   /* lea rdx, [rdx+rdx*2] */
+    jb_op_mem(b, true, 1, 0x8d, 0, H_RCX, H_RDI, H_RDX, 3, tlb); /* lea rcx, [rdi+rdx*8+tlb] */
+    jb_op_mem(b, true, 1, 0x8d, 0, H_RDX, H_RAX, H_NONE, 0, (int32_t)size - 1);
+    jb_grp1_imm(b, true, 4, H_RDX, -4096);                       /* and rdx, ~0xfff */
+    jb_op_rr(b, true, 0x09, H_R9, H_RDX);                        /* or rdx, r9 */
+    jb_op_mem(b, true, 1, 0x3b, 0, H_RDX, H_RCX, H_NONE, 0, 0);  /* cmp rdx, [rcx] */
+    t->miss[j][k] = jb_jcc32(b, CC_NE);
+    jb_op_mem(b, true, 1, 0x03, 0, H_RAX, H_RCX, H_NONE, 0, 8);  /* add rax, [rcx+8] */
+}
+
+/* The lazy-flags record (cpu.h flags_lazy): res, dst, src in host registers. */
+static void emit_flags_regs(struct tr *t, unsigned op, unsigned size, unsigned res, unsigned dst,
+                            unsigned src)
+{
+    struct jit_buf *b = &t->b;
+    jb_store(b, true, res, H_RDI, OFF_LF_RES);
+    jb_store(b, true, dst, H_RDI, OFF_LF_DST);
+    jb_store(b, true, src, H_RDI, OFF_LF_SRC);
+    jb_store16_imm(b, H_RDI, OFF_LF_OP, (uint16_t)(op | size << 8));
+}
+
+/* ---- guest registers of any size ---- */
+
+/* Where the byte register 'r' lives: without REX, 4-7 are AH, CH, DH, BH. */
+static int32_t byte_reg_off(unsigned r, bool rex)
+{
+    return (!rex && r >= 4 && r < 8) ? OFF_R(r - 4) + 1 : OFF_R(r);
+}
+
+/* host = guest register r of 'size' bytes, zero-extended. */
+static void emit_get(struct tr *t, unsigned host, unsigned r, unsigned size, bool rex)
+{
+    if (size == 1)
+        jb_op_mem(&t->b, false, 2, 0x0f, 0xb6, host, H_RDI, H_NONE, 0, byte_reg_off(r, rex));
+    else
+        jb_load(&t->b, size == 8, host, H_RDI, OFF_R(r));
+}
+
+/* guest register r = host (already zero-extended for size 4; a byte
+ * register keeps its other bits).  host must be rax, rcx, rdx or rbx. */
+static void emit_set(struct tr *t, unsigned host, unsigned r, unsigned size, bool rex)
+{
+    if (size == 1)
+        jb_op_mem(&t->b, false, 1, 0x88, 0, host, H_RDI, H_NONE, 0, byte_reg_off(r, rex));
+    else
+        jb_store(&t->b, true, host, H_RDI, OFF_R(r));
+}
+
+/* host = [rax] of 'size' bytes, zero-extended. */
+static void emit_load_mem(struct tr *t, unsigned host, unsigned size)
+{
+    if (size == 1)
+        jb_op_mem(&t->b, false, 2, 0x0f, 0xb6, host, H_RAX, H_NONE, 0, 0);
+    else if (size == 2)
+        jb_op_mem(&t->b, false, 2, 0x0f, 0xb7, host, H_RAX, H_NONE, 0, 0);
+    else
+        jb_load(&t->b, size == 8, host, H_RAX, 0);
+}
+
+/* ---- ALU operations (ops_alu.c alu_calc/alu_flags): ADD OR AND SUB XOR
+ * CMP TEST; ADC/SBB need the carry and stay with the variants ---- */
+
+enum { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP, K_TEST };
+
+static bool alu_kind_ok(unsigned k)
+{
+    return k != K_ADC && k != K_SBB;
+}
+
+/* rdx = rax op rcx at 'size' (the host's flags are then the guest's), the
+ * lazy record; the result is written by the caller. */
+static void emit_alu_op(struct tr *t, unsigned k, unsigned size)
+{
+    static const uint8_t host[9] = { 0x01, 0x09, 0, 0, 0x21, 0x29, 0x31, 0x29, 0x21 };
+    static const uint8_t cls[9] = { LF_ADD, LF_LOGIC, 0, 0, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB,
+                                    LF_LOGIC };
+    struct jit_buf *b = &t->b;
+    jb_op_rr(b, true, 0x89, H_RAX, H_RDX);                         /* mov rdx, rax */
+    jb_op_rr(b, size == 8, (uint8_t)(host[k] - (size == 1)), H_RCX, H_RDX); /* op dl/edx/rdx, cl/ecx/rcx */
+    emit_flags_regs(t, cls[k], size, H_RDX, H_RAX, H_RCX);
+}
+
+enum { OPD_REG, OPD_MEM, OPD_IMM };
+
+/* One ALU instruction: destination (a register, or memory for CMP/TEST)
+ * and source (register, memory or immediate). */
+static int emit_alu(struct tr *t, unsigned j, unsigned k, unsigned size, int dk, unsigned dr,
+                    int sk, unsigned sr)
+{
+    const struct insn *in = &t->ins[j];
+    bool writes = k != K_CMP && k != K_TEST;
+    if (!alu_kind_ok(k) || (dk == OPD_MEM && writes))
+        return EM_NO;
+    uint64_t imm = in->imm & size_mask(size);
+    if (dk == OPD_MEM || sk == OPD_MEM) {
+        emit_ea(t, in, j);
+        emit_tlb(t, j, 0, OFF_TLB_R, size);
+        emit_load_mem(t, dk == OPD_MEM ? H_RAX : H_RCX, size);
+    }
+    if (sk == OPD_REG)
+        emit_get(t, H_RCX, sr, size, in->rex);
+    else if (sk == OPD_IMM)
+        jb_mov_imm(&t->b, H_RCX, imm);
+    if (dk == OPD_REG)
+        emit_get(t, H_RAX, dr, size, in->rex);
+    emit_alu_op(t, k, size);
+    if (writes)
+        emit_set(t, H_RDX, dr, size, in->rex);
+    return EM_FLAGS;
+}
+
+/* ---- shifts by a constant (ops_shift.c shift_calc, LF_SZP record) ---- */
+static int emit_shift(struct tr *t, unsigned j, unsigned k, unsigned size, unsigned count)
+{
+    const struct insn *in = &t->ins[j];
+    struct jit_buf *b = &t->b;
+    unsigned bits = size * 8;
+    if ((k != 4 && k != 5 && k != 7) || size < 4) /* SHL SHR SAR; rotates set flags eagerly */
+        return EM_NO;
+    count &= size == 8 ? 63 : 31;
+    emit_get(t, H_RDX, in->rm, size, in->rex);
+    if (count == 0) { /* no flags change; a 32-bit register is zero-extended */
+        emit_set(t, H_RDX, in->rm, size, in->rex);
+        return EM_OK;
+    }
+    jb_shift_imm(b, size == 8, k, H_RDX, (uint8_t)count);
+    jb_byte(b, 0x0f); /* setc cl: the last bit shifted out */
+    jb_byte(b, 0x92);
+    jb_byte(b, 0xc1);
+    jb_byte(b, 0x0f); /* movzx ecx, cl */
+    jb_byte(b, 0xb6);
+    jb_byte(b, 0xc9);
+    if (k != 7) {
+        /* OF: SHL: msb(r) ^ CF; SHR: msb(r) ^ bit bits-2 of r (shift_calc) */
+        jb_op_rr(b, true, 0x89, H_RDX, H_RAX); /* mov rax, rdx */
+        jb_shift_imm(b, true, 5, H_RAX, (uint8_t)(k == 4 ? bits - 1 : bits - 2));
+        if (k == 4) {
+            jb_op_rr(b, false, 0x31, H_RCX, H_RAX); /* xor eax, ecx */
+        } else {
+            jb_op_rr(b, true, 0x89, H_RAX, H_R8);   /* mov r8, rax */
+            jb_shift_imm(b, true, 5, H_R8, 1);      /* shr r8, 1 */
+            jb_op_rr(b, false, 0x31, H_R8, H_RAX);  /* xor eax, r8d */
+        }
+        jb_grp1_imm(b, false, 4, H_RAX, 1);         /* and eax, 1 */
+        jb_shift_imm(b, false, 4, H_RAX, 11);       /* shl eax, 11: FL_OF */
+        jb_op_rr(b, false, 0x09, H_RAX, H_RCX);     /* or ecx, eax */
+    }
+    emit_set(t, H_RDX, in->rm, size, in->rex);
+    jb_mov_imm(b, H_RAX, 0);
+    emit_flags_regs(t, LF_SZP, size, H_RDX, H_RAX, H_RCX);
+    return EM_OK;
+}
+
+/* ---- IMUL with a truncated product (ops_muldiv.c imul_trunc) ---- */
+static int emit_imul(struct tr *t, unsigned j, unsigned size, bool with_imm)
+{
+    const struct insn *in = &t->ins[j];
+    struct jit_buf *b = &t->b;
+    if (in->mod != 3)
+        return EM_NO;
+    if (with_imm) {
+        jb_load(b, size == 8, H_RAX, H_RDI, OFF_R(in->rm));
+        jb_mov_imm(b, H_RCX, in->imm & size_mask(size));
+    } else {
+        jb_load(b, size == 8, H_RAX, H_RDI, OFF_R(in->reg));
+        jb_load(b, size == 8, H_RCX, H_RDI, OFF_R(in->rm));
+    }
+    jb_rex(b, size == 8, H_RAX, H_NONE, H_RCX, false); /* imul rax, rcx */
+    jb_byte(b, 0x0f);
+    jb_byte(b, 0xaf);
+    jb_byte(b, 0xc1);
+    jb_byte(b, 0x0f); /* seto dl */
+    jb_byte(b, 0x90);
+    jb_byte(b, 0xc2);
+    jb_byte(b, 0x0f); /* movzx edx, dl */
+    jb_byte(b, 0xb6);
+    jb_byte(b, 0xd2);
+    jb_byte(b, 0x69); /* imul edx, edx, FL_CF | FL_OF */
+    jb_byte(b, 0xd2);
+    jb_u32(b, FL_CF | FL_OF);
+    jb_store(b, true, H_RAX, H_RDI, OFF_R(in->reg));
+    jb_mov_imm(b, H_RCX, 0);
+    emit_flags_regs(t, LF_SZP, size, H_RAX, H_RCX, H_RDX);
+    return EM_OK;
+}
+
+/* ---- SETcc / CMOVcc right after a translated ALU operation: the host's
+ * flags are the guest's, and x86 condition codes are the same ---- */
+static int emit_cond(struct tr *t, unsigned j, bool flags_live)
+{
+    const struct insn *in = &t->ins[j];
+    struct jit_buf *b = &t->b;
+    unsigned cc = in->opc & 15, opc = in->opc;
+    if (!flags_live || in->mod != 3)
+        return EM_NO;
+    if (opc >= 0x90 && opc <= 0x9f) { /* SETcc r/m8 */
+        jb_byte(b, 0x0f);
+        jb_byte(b, (uint8_t)(0x90 | cc));
+        jb_byte(b, 0xc0); /* setcc al */
+        emit_set(t, H_RAX, in->rm, 1, in->rex);
+        return EM_FLAGS; /* moves do not change the host's flags */
+    }
+    /* CMOVcc Gv,Ev: a 32-bit destination is written (zero-extended) either way */
+    unsigned size = in->osz;
+    jb_load(b, size == 8, H_RAX, H_RDI, OFF_R(in->reg));
+    jb_load(b, size == 8, H_RCX, H_RDI, OFF_R(in->rm));
+    jb_rex(b, size == 8, H_RAX, H_NONE, H_RCX, false);
+    jb_byte(b, 0x0f);
+    jb_byte(b, (uint8_t)(0x40 | cc));
+    jb_byte(b, 0xc1); /* cmovcc eax/rax, ecx/rcx */
+    jb_store(b, true, H_RAX, H_RDI, OFF_R(in->reg));
+    return EM_FLAGS;
+}
+
+/* Emit instruction j; EM_NO if its form is not one this tier translates.
+ * 'flags_live': the previous instruction left the guest's flags in the host's. */
+static int emit_insn(struct tr *t, unsigned j, bool flags_live)
+{
+    const struct insn *in = &t->ins[j];
+    const struct op_row *row = insn_row(in);
+    struct jit_buf *b = &t->b;
+    unsigned osz = in->osz, opc = row->opc;
+    bool w = osz == 8, reg_form = in->mod == 3;
+    int rm_kind = reg_form ? OPD_REG : OPD_MEM;
+    if (in->lock || in->rep)
+        return EM_NO;
+    if (!reg_form && in->asz != 8)
+        return EM_NO;
+    if (row->map == M1) {
+        /* the eight classic ALU operations: Eb,Gb Ev,Gv Gb,Eb Gv,Ev AL,Ib eAX,Iz */
+        if (opc < 0x40 && (opc & 7) < 6) {
+            unsigned k = opc >> 3, size = (opc & 1) ? osz : 1;
+            if (size == 2)
+                return EM_NO;
+            switch (opc & 7) {
+            case 0: case 1: return emit_alu(t, j, k, size, rm_kind, in->rm, OPD_REG, in->reg);
+            case 2: case 3: return emit_alu(t, j, k, size, OPD_REG, in->reg, rm_kind, in->rm);
+            default: return emit_alu(t, j, k, size, OPD_REG, R_AX, OPD_IMM, 0);
+            }
+        }
+        unsigned bsize = (opc & 1) ? osz : 1; /* byte/full-size pairs */
+        if (bsize == 2)
+            return EM_NO;
+        switch (opc) {
+        case 0x80: case 0x81: case 0x83: /* group 1 */
+            return emit_alu(t, j, in->reg & 7, opc == 0x80 ? 1 : osz, rm_kind, in->rm, OPD_IMM, 0);
+        case 0x84: case 0x85: /* TEST r/m, reg */
+            return emit_alu(t, j, K_TEST, bsize, rm_kind, in->rm, OPD_REG, in->reg);
+        case 0xa8: case 0xa9: /* TEST AL/eAX, imm */
+            return emit_alu(t, j, K_TEST, bsize, OPD_REG, R_AX, OPD_IMM, 0);
+        case 0xf6: case 0xf7: /* group 3 /0: TEST r/m, imm */
+            if ((in->reg & 7) != 0)
+                return EM_NO;
+            return emit_alu(t, j, K_TEST, bsize, rm_kind, in->rm, OPD_IMM, 0);
+        case 0xc1: case 0xd1: /* group 2 by imm8 / by 1, register operand */
+            if (!reg_form)
+                return EM_NO;
+            return emit_shift(t, j, in->reg & 7, osz, opc == 0xd1 ? 1 : (unsigned)in->imm);
+        case 0x69: case 0x6b:
+            return emit_imul(t, j, osz, true);
+        case 0x88: case 0x89: /* MOV r/m, reg */
+            if (reg_form) {
+                emit_get(t, H_RAX, in->reg, bsize, in->rex);
+                emit_set(t, H_RAX, in->rm, bsize, in->rex);
+            } else {
+                emit_ea(t, in, j);
+                emit_tlb(t, j, 0, OFF_TLB_W, bsize);
+                emit_get(t, H_RDX, in->reg, bsize, in->rex);
+                if (bsize == 1)
+                    jb_op_mem(b, false, 1, 0x88, 0, H_RDX, H_RAX, H_NONE, 0, 0);
+                else
+                    jb_store(b, w, H_RDX, H_RAX, 0);
+            }
+            return EM_OK;
+        case 0x8a: case 0x8b: /* MOV reg, r/m */
+            if (reg_form) {
+                emit_get(t, H_RAX, in->rm, bsize, in->rex);
+            } else {
+                emit_ea(t, in, j);
+                emit_tlb(t, j, 0, OFF_TLB_R, bsize);
+                emit_load_mem(t, H_RAX, bsize);
+            }
+            emit_set(t, H_RAX, in->reg, bsize, in->rex);
+            return EM_OK;
+        case 0x8d: /* LEA: the offset only (emit_ea would add an FS/GS base) */
+            if (reg_form || in->seg >= SEG_FS)
+                return EM_NO;
+            emit_ea(t, in, j);
+            if (!w)
+                jb_op_rr(b, false, 0x89, H_RAX, H_RAX); /* mov eax, eax */
+            jb_store(b, true, H_RAX, H_RDI, OFF_R(in->reg));
+            return EM_OK;
+        case 0x63: /* MOVSXD reg, r/m32 */
+            if (!w)
+                return EM_NO;
+            if (reg_form) {
+                jb_op_mem(b, true, 1, 0x63, 0, H_RAX, H_RDI, H_NONE, 0, OFF_R(in->rm));
+            } else {
+                emit_ea(t, in, j);
+                emit_tlb(t, j, 0, OFF_TLB_R, 4);
+                jb_op_mem(b, true, 1, 0x63, 0, H_RAX, H_RAX, H_NONE, 0, 0);
+            }
+            jb_store(b, true, H_RAX, H_RDI, OFF_R(in->reg));
+            return EM_OK;
+        case 0xc6: case 0xc7: /* MOV r/m, imm */
+            if ((in->reg & 7) != 0)
+                return EM_NO;
+            if (reg_form) {
+                jb_mov_imm(b, H_RAX, in->imm & size_mask(bsize));
+                emit_set(t, H_RAX, in->rm, bsize, in->rex);
+            } else {
+                emit_ea(t, in, j);
+                emit_tlb(t, j, 0, OFF_TLB_W, bsize);
+                jb_mov_imm(b, H_RDX, in->imm & size_mask(bsize));
+                if (bsize == 1)
+                    jb_op_mem(b, false, 1, 0x88, 0, H_RDX, H_RAX, H_NONE, 0, 0);
+                else
+                    jb_store(b, w, H_RDX, H_RAX, 0);
+            }
+            return EM_OK;
+        case 0x50: case 0x51: case 0x52: case 0x53:
+        case 0x54: case 0x55: case 0x56: case 0x57: /* PUSH r64 */
+            if (!w)
+                return EM_NO;
+            jb_load(b, true, H_RAX, H_RDI, OFF_R(R_SP));
+            jb_op_mem(b, true, 1, 0x8d, 0, H_RAX, H_RAX, H_NONE, 0, -8);
+            emit_tlb(t, j, 0, OFF_TLB_W, 8);
+            jb_load(b, true, H_RDX, H_RDI, OFF_R(in->rm));
+            jb_store(b, true, H_RDX, H_RAX, 0);
+            jb_store(b, true, H_R10, H_RDI, OFF_R(R_SP));
+            return EM_OK;
+        case 0x58: case 0x59: case 0x5a: case 0x5b:
+        case 0x5c: case 0x5d: case 0x5e: case 0x5f: /* POP r64: the popped value wins for RSP */
+            if (!w)
+                return EM_NO;
+            jb_load(b, true, H_RAX, H_RDI, OFF_R(R_SP));
+            emit_tlb(t, j, 0, OFF_TLB_R, 8);
+            jb_load(b, true, H_RDX, H_RAX, 0);
+            jb_op_mem(b, true, 1, 0x8d, 0, H_R10, H_R10, H_NONE, 0, 8);
+            jb_store(b, true, H_R10, H_RDI, OFF_R(R_SP));
+            jb_store(b, true, H_RDX, H_RDI, OFF_R(in->rm));
+            return EM_OK;
+        case 0xb8: case 0xb9: case 0xba: case 0xbb:
+        case 0xbc: case 0xbd: case 0xbe: case 0xbf: /* MOV r, imm */
+            if (osz == 2)
+                return EM_NO;
+            jb_mov_imm(b, H_RAX, w ? in->imm : (uint32_t)in->imm);
+            jb_store(b, true, H_RAX, H_RDI, OFF_R(in->rm));
+            return EM_OK;
+        }
+        return EM_NO;
+    }
+    if (row->map != M0F)
+        return EM_NO;
+    if (opc == 0xb6 || opc == 0xb7) { /* MOVZX reg, r/m8 / r/m16 */
+        if (osz == 2)
+            return EM_NO;
+        unsigned from = opc == 0xb6 ? 1 : 2;
+        if (reg_form) {
+            if (from == 1)
+                emit_get(t, H_RAX, in->rm, 1, in->rex);
+            else
+                jb_op_mem(b, false, 2, 0x0f, 0xb7, H_RAX, H_RDI, H_NONE, 0, OFF_R(in->rm));
+        } else {
+            emit_ea(t, in, j);
+            emit_tlb(t, j, 0, OFF_TLB_R, from);
+            emit_load_mem(t, H_RAX, from);
+        }
+        jb_store(b, true, H_RAX, H_RDI, OFF_R(in->reg));
+        return EM_OK;
+    }
+    if (osz == 2)
+        return EM_NO;
+    if (opc == 0xaf)
+        return emit_imul(t, j, osz, false);
+    if ((opc >= 0x90 && opc <= 0x9f) || (opc >= 0x40 && opc <= 0x4f))
+        return emit_cond(t, j, flags_live);
+    return EM_NO;
+}
+
+/* ---- the block's last instruction: near branches ----
+ * The code leaves through these (tail jumps, like the variants' own), which
+ * do what the variants do after the branch: block chaining, the
+ * return-address stack (fastpath.h). */
+
+static void jit_jump(struct cpu *cpu, const struct insn *in, uint64_t target)
+{
+    fp_jump64(cpu, in, target); /* #GP on the branch for a non-canonical target */
+    fp_block_next(cpu, in);
+}
+
+static void jit_fall(struct cpu *cpu, const struct insn *in)
+{
+    fp_block_next(cpu, in);
+}
+
+static void jit_call(struct cpu *cpu, const struct insn *in, uint64_t ret)
+{
+    fp_ras_push(cpu, ret);
+    fp_block_next(cpu, in);
+}
+
+static void jit_ret(struct cpu *cpu, const struct insn *in)
+{
+    fp_ret_next(cpu, in);
+}
+
+/* jne to instruction j's exit unless 'reg' is canonical (fastpath.h fp_canonical). */
+static void emit_canonical(struct tr *t, unsigned j, unsigned reg)
+{
+    struct jit_buf *b = &t->b;
+    jb_op_rr(b, true, 0x89, reg, H_RAX);       /* mov rax, reg */
+    jb_shift_imm(b, true, 4, H_RAX, 16);       /* shl rax, 16 */
+    jb_shift_imm(b, true, 7, H_RAX, 16);       /* sar rax, 16 */
+    jb_op_rr(b, true, 0x39, reg, H_RAX);       /* cmp rax, reg */
+    t->miss[j][1] = jb_jcc32(b, CC_NE);
+}
+
+/* cpu->next_rip = the end of instruction j (it holds the end of instruction 0). */
+static void emit_next_rip_end(struct tr *t, unsigned j)
+{
+    if (t->end[j] != t->end0)
+        jb_add_mem_imm(&t->b, H_RDI, OFF_NEXT_RIP, (int32_t)(t->end[j] - t->end0));
+}
+
+/* rdx = cpu->next_rip (the end of instruction j) + in->imm: a relative target. */
+static void emit_rel_target(struct tr *t, const struct insn *in, unsigned reg)
+{
+    struct jit_buf *b = &t->b;
+    jb_load(b, true, reg, H_RDI, OFF_NEXT_RIP);
+    jb_mov_imm(b, H_RAX, in->imm);
+    jb_op_rr(b, true, 0x01, H_RAX, reg); /* add reg, rax */
+}
+
+static bool is_variant(const struct insn *in, op_fn *row_fn)
+{
+    return insn_row(in)->fn == row_fn && in->fn != row_fn;
+}
+
+/* Instruction j, the block's last, a near branch with its 64-bit variant;
+ * 'flags': the host's flags are the guest's (the previous instruction was a
+ * translated ALU operation), so a Jcc can test them directly. */
+static bool emit_branch(struct tr *t, unsigned j, bool flags)
+{
+    const struct insn *in = &t->ins[j];
+    struct jit_buf *b = &t->b;
+    if ((is_variant(in, op_jcc_Jb) || is_variant(in, op_jcc_Jz)) && flags) {
+        uint8_t *taken = jb_jcc32(b, (uint8_t)(in->opc & 15)); /* the same condition codes */
+        emit_next_rip_end(t, j); /* not taken */
+        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)in);
+        jb_jmp_abs(b, (const void *)jit_fall);
+        if (b->full)
+            return false;
+        jb_patch32(taken, b->p);
+        emit_next_rip_end(t, j);
+        emit_rel_target(t, in, H_RDX);
+        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)in);
+        jb_jmp_abs(b, (const void *)jit_jump);
+        return true;
+    }
+    if (is_variant(in, op_jmp_Jb) || is_variant(in, op_jmp_Jz)) {
+        emit_next_rip_end(t, j);
+        emit_rel_target(t, in, H_RDX);
+        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)in);
+        jb_jmp_abs(b, (const void *)jit_jump);
+        return true;
+    }
+    bool call_rel = is_variant(in, op_call_Jz);
+    if (call_rel || (is_variant(in, op_call_Ev) && in->mod == 3)) {
+        /* call64(): target canonical and [RSP-8] writable, else the variant */
+        if (call_rel) {
+            jb_load(b, true, H_R8, H_RDI, OFF_NEXT_RIP);
+            jb_mov_imm(b, H_RAX, (uint64_t)(t->end[j] - t->end0) + in->imm);
+            jb_op_rr(b, true, 0x01, H_RAX, H_R8); /* add r8, rax */
+        } else {
+            jb_load(b, true, H_R8, H_RDI, OFF_R(in->rm));
+        }
+        emit_canonical(t, j, H_R8);
+        jb_load(b, true, H_RAX, H_RDI, OFF_R(R_SP));
+        jb_op_mem(b, true, 1, 0x8d, 0, H_RAX, H_RAX, H_NONE, 0, -8);
+        emit_tlb(t, j, 0, OFF_TLB_W, 8);
+        jb_load(b, true, H_RDX, H_RDI, OFF_NEXT_RIP); /* the return address */
+        jb_op_mem(b, true, 1, 0x8d, 0, H_RDX, H_RDX, H_NONE, 0, (int32_t)(t->end[j] - t->end0));
+        jb_store(b, true, H_RDX, H_RAX, 0);
+        jb_store(b, true, H_R10, H_RDI, OFF_R(R_SP));
+        jb_store(b, true, H_R8, H_RDI, OFF_NEXT_RIP);
+        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)in);
+        jb_jmp_abs(b, (const void *)jit_call);
+        return true;
+    }
+    if (is_variant(in, op_ret) && in->osz == 8) {
+        jb_load(b, true, H_RAX, H_RDI, OFF_R(R_SP));
+        emit_tlb(t, j, 0, OFF_TLB_R, 8);
+        jb_load(b, true, H_R8, H_RAX, 0);
+        emit_canonical(t, j, H_R8);
+        jb_op_mem(b, true, 1, 0x8d, 0, H_R10, H_R10, H_NONE, 0, 8);
+        jb_store(b, true, H_R10, H_RDI, OFF_R(R_SP));
+        jb_store(b, true, H_R8, H_RDI, OFF_NEXT_RIP);
+        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)in);
+        jb_jmp_abs(b, (const void *)jit_ret);
+        return true;
+    }
+    return false;
+}
+
+/* Leave at instruction j to its own handler, as fp_next() arrives there. */
+static void emit_exit_to(struct tr *t, unsigned j, op_fn *fn)
+{
+    struct jit_buf *b = &t->b;
+    if (t->end[j] != t->end0)
+        jb_add_mem_imm(b, H_RDI, OFF_NEXT_RIP, (int32_t)(t->end[j] - t->end0));
+    jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)&t->ins[j]);
+    jb_mov_imm(b, H_RAX, (uint64_t)(uintptr_t)fn);
+    jb_byte(b, 0xff); /* jmp rax */
+    jb_byte(b, 0xe0);
+}
+
+void jit_translate(struct cpu *cpu, struct jit *jt, struct insn *ins, unsigned n, uint32_t generic)
+{
+    if (!jt->base || n < 2 || n > 64 || (generic & 1u) || jt->used + JIT_MAX_BLOCK + 64 > jt->size)
+        return;
+    struct tr tl, *t = &tl;
+    t->b = (struct jit_buf){ jt->base + jt->used, jt->base + jt->used + JIT_MAX_BLOCK, false };
+    t->ins = ins;
+    unsigned pos = 0;
+    for (unsigned j = 0; j < n && j < 64; j++) {
+        pos += ins[j].len;
+        t->end[j] = pos;
+        t->miss[j][0] = t->miss[j][1] = NULL;
+    }
+    t->end0 = t->end[0];
+    op_fn *orig0 = ins[0].fn;
+    /* The run a full execution from instruction 0 has (fastpath.h
+     * fp_block_stop): up to the first generic handler after it. */
+    uint32_t g = generic >> 1;
+    const struct insn *stop = g ? &ins[1 + __builtin_ctz(g)] : &ins[n];
+    unsigned limit = (unsigned)(stop - ins);
+    if (limit > 64)
+        limit = 64;
+
+    struct jit_buf *b = &t->b;
+    uint8_t *entry = b->p;
+    /* Entry: only a run from the block's start to 'stop' */
+    jb_mov_imm(b, H_RAX, (uint64_t)(uintptr_t)stop);
+    jb_op_mem(b, true, 1, 0x3b, 0, H_RAX, H_RDI, H_NONE, 0, OFF_BLK_STOP);
+    uint8_t *not_full = jb_jcc32(b, CC_NE);
+    jb_op_mem(b, false, 2, 0x0f, 0xb6, H_R9, H_RDI, H_NONE, 0, OFF_CTX); /* movzx r9d, ctx */
+    unsigned j = 0;
+    int last = EM_NO;
+    bool ended = false; /* the block's branch was translated */
+    while (j < limit) {
+        uint8_t *mark = b->p;
+        if (j == n - 1 && j > 0) { /* the last instruction: a branch? */
+            if (emit_branch(t, j, last == EM_FLAGS)) {
+                j = n;
+                ended = true;
+                break;
+            }
+            b->p = mark;
+            t->miss[j][0] = t->miss[j][1] = NULL;
+        }
+        int r = emit_insn(t, j, last == EM_FLAGS);
+        if (r == EM_NO) {
+            b->p = mark;
+            t->miss[j][0] = t->miss[j][1] = NULL;
+            break;
+        }
+        last = r;
+        j++;
+    }
+    if (jt->log && !ended) { /* NESTVM_JIT_LOG=1: why translation stopped where it did */
+        const struct insn *x = &ins[j < n ? j : n - 1];
+        fprintf(stderr, "JITSTOP %s %d:%02x/%d mod%d osz%d gen%d\n", insn_row(x)->name, insn_row(x)->map, x->opc, x->reg & 7, x->mod == 3 ? 3 : 0, x->osz, j == (unsigned)(stop - ins));
+    }
+    if (j == 0)
+        return; /* nothing this tier knows at the block's start */
+    unsigned covered = j;
+    if (b->full)
+        return;
+    /* After the prefix: continue in the interpreter. */
+    if (ended) {
+        /* the branch left the block already */
+    } else if (covered == (unsigned)(stop - ins)) {
+        /* fp_next() at instruction covered-1 reaching blk_stop: the loop
+         * retires it and goes on with the generic handler (or the next block). */
+        if (covered >= 2)
+            jb_add_mem_imm(b, H_RDI, OFF_NEXT_RIP, (int32_t)(t->end[covered - 1] - t->end0));
+        jb_load(b, true, H_RAX, H_RDI, OFF_BLK_ICOUNT);
+        jb_op_mem(b, true, 1, 0x8d, 0, H_RAX, H_RAX, H_NONE, 0, (int32_t)covered - 1);
+        jb_store(b, true, H_RAX, H_RDI, OFF_ICOUNT);
+        jb_byte(b, 0xc3); /* ret */
+    } else {
+        emit_exit_to(t, covered, ins[covered].fn);
+    }
+    /* TLB misses: leave at that instruction, nothing of it done yet. */
+    for (unsigned k = 0; k < covered && k < n; k++) {
+        if ((!t->miss[k][0] && !t->miss[k][1]) || b->full)
+            continue;
+        uint8_t *here = b->p;
+        for (unsigned m = 0; m < 2; m++)
+            if (t->miss[k][m])
+                jb_patch32(t->miss[k][m], here);
+        emit_exit_to(t, k, k == 0 ? orig0 : ins[k].fn);
+    }
+    if (b->full)
+        return;
+    /* Not a full run: instruction 0's own variant does everything. */
+    jb_patch32(not_full, b->p);
+    jb_mov_imm(b, H_RAX, (uint64_t)(uintptr_t)orig0);
+    jb_byte(b, 0xff);
+    jb_byte(b, 0xe0);
+    if (b->full)
+        return;
+    jt->used = (uint32_t)(b->p - jt->base + 15) & ~15u;
+    jt->blocks++;
+    ins[0].fn = (op_fn *)(void *)entry;
+    (void)cpu;
+}
