@@ -11,6 +11,15 @@
 #   nested load kvm_intel, report /dev/kvm, run /bin/l2launch /bin/l2guest.bin
 #          if present (tests/linux/nested.sh), print dmesg on failure, power off
 #   bench  run the CPU-bound workload /bin/cpubench, power off
+#   nestbench  (make bench (c)) load kvm_intel or kvm_amd (by the vmx/svm cpuinfo
+#          flag), run /bin/l2launch /bin/l2guest.bin, print NESTBENCH-RC, power off
+#   l2bench    (make bench (d)) /bin/cpubench ROUNDS in L1, then the same workload
+#          as L2: l2launch -T -a ROUNDS /bin/l2bench.bin; print L2BENCH-RC, power off
+#   diskbench  (make bench (e)) sequential dd write then read of MIB MiB on
+#          /dev/vda with O_DIRECT, bs=1M; print DISKBENCH-WRITE/-READ, power off
+# "nestvm.arg=" passes ROUNDS (l2bench, default 40) or MIB (diskbench, default 128).
+# The *bench modes print their result markers through the kernel log (/dev/kmsg:
+# written to the console synchronously, so a slow UART cannot lose them at poweroff).
 # Extra files: set EXTRA="src:dst ..." to copy host files into the image (dst is
 # relative to the image's root, e.g. build/nested/l2launch:bin/l2launch).
 set -euo pipefail
@@ -35,7 +44,9 @@ mods=/lib/modules/$kver/kernel
 m=$root/lib/modules
 for f in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_mmio.ko \
          drivers/block/virtio_blk.ko virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko \
-         arch/x86/kvm/kvm-intel.ko; do
+         arch/x86/kvm/kvm-intel.ko arch/x86/kvm/kvm-amd.ko \
+         drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko \
+         drivers/virtio/virtio_pci.ko; do
   for ext in "" .xz .zst; do
     if [ -e "$mods/$f$ext" ]; then
       case $ext in
@@ -59,13 +70,18 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mode=boot
+arg=
 for w in $(cat /proc/cmdline); do
-  case $w in nestvm.mode=*) mode=${w#nestvm.mode=};; esac
+  case $w in
+    nestvm.mode=*) mode=${w#nestvm.mode=};;
+    nestvm.arg=*) arg=${w#nestvm.arg=};;
+  esac
 done
 echo "NESTVM-INIT-REACHED mode=$mode"
 load_virtio() {
   for k in virtio_ring virtio virtio_mmio virtio_blk; do insmod /lib/modules/$k.ko 2>/dev/null; done
 }
+say() { echo "<5>$*" >/dev/kmsg; }   # *bench result markers: on the console before poweroff
 case $mode in
 boot)
   echo "CPUS: $(grep -c ^processor /proc/cpuinfo)"
@@ -127,6 +143,47 @@ nested)
   ;;
 bench)
   [ -x /bin/cpubench ] && /bin/cpubench
+  ;;
+nestbench|l2bench)
+  # kvm_intel under VT-x (nestvm, Bochs), kvm_amd under AMD-V (QEMU TCG +svm)
+  kvm=none
+  if grep -qw vmx /proc/cpuinfo; then kvm=kvm-intel; elif grep -qw svm /proc/cpuinfo; then kvm=kvm-amd; fi
+  if [ $mode = l2bench ]; then
+    rounds=${arg:-40}
+    /bin/cpubench "$rounds"
+  fi
+  insmod /lib/modules/irqbypass.ko
+  insmod /lib/modules/kvm.ko
+  if [ $kvm != none ] && insmod /lib/modules/$kvm.ko && [ -e /dev/kvm ]; then
+    echo "KVM-MODULE: $kvm"
+    if [ $mode = nestbench ]; then
+      /bin/l2launch -t 1800 /bin/l2guest.bin
+      say "NESTBENCH-RC: $?"
+    else
+      /bin/l2launch -t 1800 -T -a "$rounds" /bin/l2bench.bin
+      say "L2BENCH-RC: $?"
+    fi
+  else
+    echo "KVM-MODULE: $kvm failed"
+    say "$(echo $mode | tr a-z A-Z)-RC: no-kvm"
+  fi
+  ;;
+diskbench)
+  load_virtio
+  for k in virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci; do insmod /lib/modules/$k.ko 2>/dev/null; done
+  i=0; while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  mib=${arg:-128}
+  # Timed by the guest clock (Debian's busybox dd prints no rate line): the shell
+  # writes marks to /dev/kmsg (debug level: not echoed on the console), and the
+  # kernel log's microsecond timestamps of the marks are the times.
+  echo "<7>DISKBENCH-MARK-0" >/dev/kmsg
+  dd if=/dev/zero of=/dev/vda bs=1M count=$mib oflag=direct conv=fsync 2>/dev/null; w=$?
+  echo "<7>DISKBENCH-MARK-1" >/dev/kmsg
+  dd if=/dev/vda of=/dev/null bs=1M count=$mib iflag=direct 2>/dev/null; r=$?
+  echo "<7>DISKBENCH-MARK-2" >/dev/kmsg
+  t() { dmesg | sed -n "s/^\[ *\([0-9.]*\)\] DISKBENCH-MARK-$1\$/\1/p"; }
+  say "DISKBENCH-WRITE: rc $w MiB $mib seconds $(t 0) $(t 1)"
+  say "DISKBENCH-READ: rc $r MiB $mib seconds $(t 1) $(t 2)"
   ;;
 esac
 echo "NESTVM-POWEROFF"

@@ -7,7 +7,12 @@
  * binary IMAGE copied to 0x1000, one vCPU starting in real mode at
  * CS:IP = 0000:1000 with all segments flat (base 0).
  *
- *   l2launch [-t SECONDS] [-v] IMAGE
+ *   l2launch [-t SECONDS] [-v] [-T] [-a ARG] IMAGE
+ *
+ *   -T      print "L2-TIME: <ms> ms" at the end: CLOCK_MONOTONIC around the
+ *           KVM_RUN loop, i.e. L2's run time as L1 sees it (make bench)
+ *   -a ARG  start the guest with ARG (a number) in RDI instead of 0, e.g.
+ *           the round count of the benchmark image bench/l2bench.bin
  *
  * Exits handled (Documentation/virt/kvm/api.rst, "struct kvm_run"):
  *   KVM_EXIT_IO  OUT to 0x3f8 / 0xe9   bytes are copied to stdout
@@ -38,6 +43,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define L2_MEM_SIZE   (2u << 20)
@@ -164,18 +170,31 @@ static void flat_seg(struct kvm_segment *sg, int code)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: l2launch [-t SECONDS] [-v] IMAGE\n");
+    fprintf(stderr, "usage: l2launch [-t SECONDS] [-v] [-T] [-a ARG] IMAGE\n");
     exit(1);
 }
+
+static int run_vcpu(int vcpu, struct kvm_run *run, int run_size, unsigned timeout, int verbose);
 
 int main(int argc, char **argv)
 {
     unsigned timeout = 300;
-    int verbose = 0, opt;
-    while ((opt = getopt(argc, argv, "t:v")) != -1) {
+    int verbose = 0, timing = 0, opt;
+    uint64_t arg = 0;
+    char *end;
+    while ((opt = getopt(argc, argv, "t:vTa:")) != -1) {
         switch (opt) {
         case 't': timeout = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'v': verbose = 1; break;
+        case 'T': timing = 1; break;
+        case 'a':
+            errno = 0;
+            arg = strtoull(optarg, &end, 0);
+            if (errno || end == optarg || *end) {
+                fprintf(stderr, "l2launch: -a wants a number, not '%s'\n", optarg);
+                exit(1);
+            }
+            break;
         default: usage();
         }
     }
@@ -294,12 +313,27 @@ int main(int argc, char **argv)
     regs.rip = L2_LOAD_ADDR;
     regs.rflags = 0x2;
     regs.rsp = L2_LOAD_ADDR;   /* stack grows down from 0x1000 */
+    regs.rdi = arg;
     if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
         die_errno("KVM_SET_REGS");
 
     printf("L2-LAUNCHER: starting (%zu-byte image at %#x, %u KiB RAM, API %d)\n",
            got, L2_LOAD_ADDR, L2_MEM_SIZE >> 10, api);
 
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = run_vcpu(vcpu, run, run_size, timeout, verbose);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (timing)
+        printf("L2-TIME: %.1f ms\n",
+               (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    return rc;
+}
+
+/* The KVM_RUN loop: handles exits until the guest halts, writes to port
+ * 0xf4, fails or times out; returns l2launch's exit status. */
+static int run_vcpu(int vcpu, struct kvm_run *run, int run_size, unsigned timeout, int verbose)
+{
     unsigned long exits = 0, io_exits = 0;
     int at_line_start = 1;
     for (;;) {
