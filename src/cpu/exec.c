@@ -563,6 +563,16 @@ static bool interrupts_open(struct cpu *cpu)
 }
 
 /* Returns -1 to keep running, else a cpu_exit reason. */
+/* The periodic look at the clock: the machine's timers and devices, and
+ * the VMX-preemption timer of a non-root guest. */
+static void exec_poll(struct cpu *cpu)
+{
+    if (cpu->hooks && cpu->hooks->poll)
+        cpu->hooks->poll(cpu);
+    if (cpu->nonroot)
+        vmx_poll_timer(cpu);
+}
+
 static int handle_events(struct cpu *cpu)
 {
     bool rescanned = false;
@@ -576,7 +586,7 @@ static int handle_events(struct cpu *cpu)
             atomic_fetch_and(&cpu->events, ~EV_TLB);
             tlb_flush_all(cpu);
         }
-        if ((ev & EV_VMX) && cpu->nonroot && vmx_block_boundary(cpu))
+        if ((ev & (EV_VMX | EV_IRQ | EV_NMI)) && cpu->nonroot && vmx_block_boundary(cpu))
             return -1; /* a VM exit happened: L1 runs from its host state */
         if (cpu->hooks && cpu->hooks->service)
             cpu->hooks->service(cpu); /* INIT/SIPI/NMI from the local APIC */
@@ -631,16 +641,14 @@ static int handle_events(struct cpu *cpu)
         }
         if (ev & EV_TIMER) {
             atomic_fetch_and(&cpu->events, ~EV_TIMER);
-            if (cpu->hooks && cpu->hooks->poll)
-                cpu->hooks->poll(cpu);
+            exec_poll(cpu);
             continue;
         }
         if (cpu->state == CPU_HALTED) {
             if (!cpu->hooks || !cpu->hooks->wait)
                 return CPU_EXIT_HALT_FOREVER;
             cpu->hooks->wait(cpu);
-            if (cpu->hooks->poll)
-                cpu->hooks->poll(cpu);
+            exec_poll(cpu);
             continue;
         }
         return -1;
@@ -704,8 +712,7 @@ resume:;
         }
         if (unlikely(--poll == 0)) {
             poll = POLL_EVERY;
-            if (cpu->hooks && cpu->hooks->poll)
-                cpu->hooks->poll(cpu);
+            exec_poll(cpu);
             if (cpu->icount >= stop_at)
                 return CPU_EXIT_BUDGET;
         }
@@ -736,10 +743,12 @@ resume:;
          * instruction breakpoints before it, trap-class #DBs after it. */
         uint64_t dbg = (cpu->rflags & (FL_TF | FL_RF)) | (cpu->dr[7] & DR7_ENABLES);
         uint8_t shadow = cpu->intr_shadow;
-        if (unlikely(dbg | shadow | cpu->nonroot)) {
-            next_tail = NULL; /* no chaining from partial or VMX non-root blocks */
-            if (cpu->nonroot && n > 1 && vmx_mtf_active(cpu))
-                n = 1; /* VMX monitor trap flag: a VM exit after every instruction */
+        /* VMX monitor trap flag: a VM exit after every instruction */
+        bool mtf = cpu->nonroot && vmx_mtf_active(cpu);
+        if (unlikely(dbg | shadow | mtf)) {
+            next_tail = NULL; /* no chaining from partial blocks */
+            if (mtf)
+                n = 1;
             if (shadow)
                 n = 1; /* the STI / MOV SS shadow covers one instruction only (SDM Vol.3 6.8.3) */
             if (dbg) {

@@ -32,9 +32,14 @@ void vmx_op_intercept(struct cpu *cpu, const struct insn *in);
  * may VM-exit (EPT violation/misconfiguration) by unwinding with VEC_VMEXIT.
  * NULL means MMIO (the bus handles it). */
 uint8_t *vmx_guest_phys_host(struct cpu *cpu, uint64_t gpa, unsigned len, unsigned acc);
-/* Block boundary with EV_VMX pending: interrupt/NMI windows, preemption
- * timer, MTF.  True if a VM exit happened. */
+/* Block boundary with EV_VMX, EV_IRQ or EV_NMI pending: interrupt/NMI
+ * windows, external interrupts and NMIs that exit, preemption timer, MTF.
+ * True if a VM exit happened. */
 bool vmx_block_boundary(struct cpu *cpu);
+/* Called where the loop polls its timers (every few hundred blocks, and
+ * after waiting in HLT): sets EV_VMX once the VMX-preemption timer has
+ * expired (SDM 25.5.1), so that vmx_block_boundary() takes the exit. */
+void vmx_poll_timer(struct cpu *cpu);
 /* Non-root memory plumbing (mmu.c, mem.c; cpu->vmx != NULL):
  *   vmx_note_linear   mmu_translate() is translating this linear address
  *                     (EPT-violation qualification, CR2 on #PF exits);

@@ -85,8 +85,13 @@ void vmx_update_events(struct cpu *cpu)
     bool need = false;
     if (v && cpu->nonroot) {
         uint32_t pin = ix_pin(cpu), proc = ix_proc(cpu);
-        need = (pin & (VMX_PIN_EXT_INTR | VMX_PIN_PREEMPT_TIMER | VMX_PIN_VIRTUAL_NMI)) ||
-               (proc & (VMX_PROC_INTR_WINDOW | VMX_PROC_NMI_WINDOW | VMX_PROC_MTF)) ||
+        /* External interrupts and NMIs raise EV_IRQ / EV_NMI when they
+         * arrive, and the loop then asks vmx_block_boundary() too; the
+         * preemption timer is polled (vmx_poll_timer); so only these need
+         * a look at every block boundary. */
+        need = (proc & (VMX_PROC_INTR_WINDOW | VMX_PROC_NMI_WINDOW | VMX_PROC_MTF)) ||
+               ((pin & VMX_PIN_PREEMPT_TIMER) &&
+                vmx_l1_tsc(cpu) >= cpu->vmx->preempt_deadline_tsc) ||
                v->mtf_pending || v->ix.tpr_below || v->pending_dbg || v->init_latched ||
                v->ix.vintr || v->ix.apic_emul;
     }
@@ -94,6 +99,14 @@ void vmx_update_events(struct cpu *cpu)
         atomic_fetch_or(&cpu->events, EV_VMX);
     else
         atomic_fetch_and(&cpu->events, ~EV_VMX);
+}
+
+void vmx_poll_timer(struct cpu *cpu)
+{
+    struct vmx *v = cpu->vmx;
+    if (v && cpu->nonroot && (ix_pin(cpu) & VMX_PIN_PREEMPT_TIMER) &&
+        vmx_l1_tsc(cpu) >= v->preempt_deadline_tsc)
+        atomic_fetch_or(&cpu->events, EV_VMX);
 }
 
 void ix_request_boundary(struct cpu *cpu)

@@ -498,8 +498,17 @@ TEST(vmx_preemption_timer_armed_and_saved)
     set_bits(&t, VMCS_VM_EXIT_CONTROLS, VMX_EXITCTL_SAVE_PREEMPT, 0);
     wr(&t, VMCS_VMX_PREEMPTION_TIMER_VALUE, 0xffffffff);
     CHECK_EQ(enter(&t), 0);
-    CHECK(atomic_load(&cpu->events) & EV_VMX);
+    /* armed, far away: nothing to look at on every block boundary; the
+     * loop's timer poll raises EV_VMX once the deadline has passed */
+    CHECK_EQ(atomic_load(&cpu->events) & EV_VMX, 0);
     CHECK(cpu->vmx->preempt_deadline_tsc > cpu_read_tsc(cpu));
+    vmx_poll_timer(cpu);
+    CHECK_EQ(atomic_load(&cpu->events) & EV_VMX, 0);
+    uint64_t deadline = cpu->vmx->preempt_deadline_tsc;
+    cpu->vmx->preempt_deadline_tsc = 1; /* long past */
+    vmx_poll_timer(cpu);
+    CHECK(atomic_load(&cpu->events) & EV_VMX);
+    cpu->vmx->preempt_deadline_tsc = deadline;
     struct vmx_exit_info ei = { .reason = EXIT_REASON_RDTSC, .insn_len = 2 };
     vmx_exit_at_boundary(cpu, &ei);
     uint64_t left = rd(&t, VMCS_VMX_PREEMPTION_TIMER_VALUE);
