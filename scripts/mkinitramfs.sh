@@ -17,7 +17,7 @@
 #          as L2: l2launch -T -a ROUNDS /bin/l2bench.bin; print L2BENCH-RC, power off
 #   diskbench  (make bench (e)) sequential dd write then read of MIB MiB on
 #          /dev/vda with O_DIRECT, bs=1M; print DISKBENCH-WRITE/-READ, power off
-# "nestvm.arg=" passes ROUNDS (l2bench, default 40) or MIB (diskbench, default 128).
+# "nestvm.arg=" passes ROUNDS (bench, l2bench: default 40) or MIB (diskbench, default 128).
 # The *bench modes print their result markers through the kernel log (/dev/kmsg:
 # written to the console synchronously, so a slow UART cannot lose them at poweroff).
 # Extra files: set EXTRA="src:dst ..." to copy host files into the image (dst is
@@ -142,7 +142,7 @@ nested)
   fi
   ;;
 bench)
-  [ -x /bin/cpubench ] && /bin/cpubench
+  [ -x /bin/cpubench ] && /bin/cpubench ${arg:-40}
   ;;
 nestbench|l2bench)
   # kvm_intel under VT-x (nestvm, Bochs), kvm_amd under AMD-V (QEMU TCG +svm)

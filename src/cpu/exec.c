@@ -668,6 +668,13 @@ __attribute__((noinline, cold)) void exec_jit_hot(struct cpu *cpu, const struct 
     jit_translate(cpu, &c->jit, &c->pool[in - c->pool], n, generic);
 }
 
+bool exec_jit_code(const struct cpu *cpu, const void *p)
+{
+    const struct jit *j = &cpu->bcache->jit;
+    const uint8_t *q = p;
+    return j->base && q >= j->base && q < j->base + j->used;
+}
+
 uint64_t exec_jit_blocks(const struct cpu *cpu)
 {
     return cpu->bcache ? cpu->bcache->jit.blocks : 0;

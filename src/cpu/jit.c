@@ -38,11 +38,13 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 #include "cpu/fastpath.h"
 #include "cpu/insn.h"
+#include "cpu/exec.h"
 #include "cpu/jit_emit.h"
 #include "cpu/ops_flow.h"
 
@@ -57,6 +59,14 @@ _Static_assert(sizeof(struct tlb_entry) == 24, "jit.c scales TLB indexes by 3 * 
 #define OFF_BLK_ICOUNT ((int32_t)offsetof(struct cpu, blk_icount))
 #define OFF_BLK_STOP ((int32_t)offsetof(struct cpu, blk_stop))
 #define OFF_CTX ((int32_t)offsetof(struct cpu, tlb_ctx))
+#define OFF_RIP ((int32_t)offsetof(struct cpu, rip))
+#define OFF_EVENTS ((int32_t)offsetof(struct cpu, events))
+#define OFF_STATE ((int32_t)offsetof(struct cpu, state))
+#define OFF_BLK_CHAIN ((int32_t)offsetof(struct cpu, blk_chain))
+#define OFF_BLK_FIRST ((int32_t)offsetof(struct cpu, blk_first))
+#define OFF_BLK_END ((int32_t)offsetof(struct cpu, blk_end))
+_Static_assert(sizeof(enum cpu_run_state) == 4 && CPU_RUNNING == 0, "cmp dword [state], 0");
+_Static_assert(sizeof(((struct cpu *)0)->blk_chain) == 4, "cmp/sub dword [blk_chain]");
 #define OFF_TLB_R ((int32_t)offsetof(struct cpu, tlb.r))
 #define OFF_TLB_W ((int32_t)offsetof(struct cpu, tlb.w))
 #define OFF_LF_RES ((int32_t)offsetof(struct cpu, lf.res))
@@ -121,6 +131,9 @@ struct tr {
     unsigned end0;        /* byte offset of the end of instruction 0 */
     unsigned end[64];     /* byte offset of each instruction's end */
     uint8_t *miss[64][2]; /* jne rel32 fields of instruction j's TLB tests */
+    struct jit_exit *slot; /* the block's two exit slots (below) */
+    unsigned nslots;
+    unsigned n;            /* instructions in the block */
 };
 
 /* What an emitter did. */
@@ -551,15 +564,61 @@ static int emit_insn(struct tr *t, unsigned j, bool flags_live)
  * do what the variants do after the branch: block chaining, the
  * return-address stack (fastpath.h). */
 
-static void jit_jump(struct cpu *cpu, const struct insn *in, uint64_t target)
+/*
+ * Direct links.  A relative JMP/Jcc whose target lies on the block's own
+ * page (loops, mostly) gets an exit slot: once the slow path has chained to
+ * a translated block there, the code jumps straight to it when the slot
+ * still describes it — same RIP, the page's generation unchanged (no write
+ * to the page's code since, SMC) and the loop's conditions for chaining
+ * (cpu->blk_chain left, no event, running: fp_block_may_chain).  The same
+ * page means the same mapping: the running block's fetch was checked at its
+ * start and nothing since could change it.  Everything else goes through
+ * fp_block_next() as the variants do.
+ */
+struct jit_exit {
+    const struct insn *ins;        /* 0: the successor's instructions; NULL: not linked */
+    uint64_t rip;                  /* 8: its RIP */
+    const struct insn *end;        /* 16: its blk_end */
+    const struct insn *stop;       /* 24: its blk_stop for a full run */
+    uint64_t len0;                 /* 32: its first instruction's length */
+    const _Atomic uint32_t *genp;  /* 40: its page's generation counter */
+    uint32_t gen;                  /* 48: the value it had */
+};
+#define JIT_SLOT_BYTES 64
+_Static_assert(sizeof(struct jit_exit) <= JIT_SLOT_BYTES, "exit slot size");
+
+/* fp_block_next(), and fill slot x when the successor qualifies. */
+static void jit_next(struct cpu *cpu, const struct insn *in, struct jit_exit *x)
 {
-    fp_jump64(cpu, in, target); /* #GP on the branch for a non-canonical target */
-    fp_block_next(cpu, in);
+    const struct block_tail *t = (const struct block_tail *)(const void *)cpu->blk_end;
+    const struct block_link *l;
+    if (!fp_block_may_chain(cpu) || !(l = block_link_find(cpu, t, cpu->next_rip, cpu->blk_key))) {
+        cpu->icount = fp_icount(cpu, in); /* for the loop, which retires 'in' */
+        return;
+    }
+    if (x && ((l->rip ^ cpu->rip) >> 12) == 0 && exec_jit_code(cpu, (const void *)l->ins[0].fn)) {
+        uint32_t g = l->generic & ~1u;
+        x->rip = l->rip;
+        x->end = l->ins + l->n;
+        x->stop = g ? l->ins + __builtin_ctz(g) : l->ins + l->n;
+        x->len0 = l->ins[0].len;
+        x->genp = &cpu->bus->page_gen[l->page];
+        x->gen = l->gen;
+        x->ins = l->ins;
+    }
+    fp_block_go(cpu, in, l);
 }
 
-static void jit_fall(struct cpu *cpu, const struct insn *in)
+static void jit_jump(struct cpu *cpu, const struct insn *in, uint64_t target, struct jit_exit *x)
 {
-    fp_block_next(cpu, in);
+    fp_jump64(cpu, in, target); /* #GP on the branch for a non-canonical target */
+    jit_next(cpu, in, x);
+}
+
+static void jit_fall(struct cpu *cpu, const struct insn *in, uint64_t target, struct jit_exit *x)
+{
+    (void)target; /* cpu->next_rip is set */
+    jit_next(cpu, in, x);
 }
 
 static void jit_call(struct cpu *cpu, const struct insn *in, uint64_t ret)
@@ -600,6 +659,63 @@ static void emit_rel_target(struct tr *t, const struct insn *in, unsigned reg)
     jb_op_rr(b, true, 0x01, H_RAX, reg); /* add reg, rax */
 }
 
+/* Leave through a direct link if its slot allows, else through 'slow'
+ * (jit_jump / jit_fall); rdx = the target, instruction j the branch. */
+static void emit_chain(struct tr *t, unsigned j, const void *slow)
+{
+    struct jit_buf *b = &t->b;
+    struct jit_exit *x = t->nslots < 2 ? &t->slot[t->nslots++] : NULL;
+    uint8_t *miss[7];
+    unsigned nm = 0;
+    if (x) {
+        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)x);
+        jb_load(b, true, H_RAX, H_RSI, 0);                       /* rax = x->ins */
+        jb_op_rr(b, true, 0x85, H_RAX, H_RAX);                   /* test rax, rax */
+        miss[nm++] = jb_jcc32(b, 0x4);                           /* jz */
+        jb_op_mem(b, true, 1, 0x3b, 0, H_RDX, H_RSI, H_NONE, 0, 8); /* cmp rdx, x->rip */
+        miss[nm++] = jb_jcc32(b, CC_NE);
+        static const int32_t zero_fields[2] = { OFF_EVENTS, OFF_STATE };
+        for (unsigned k = 0; k < 2; k++) {                       /* cmp dword [rdi+f], 0 */
+            jb_op_mem(b, false, 1, 0x83, 0, 7, H_RDI, H_NONE, 0, zero_fields[k]);
+            jb_byte(b, 0);
+            miss[nm++] = jb_jcc32(b, CC_NE);
+        }
+        jb_op_mem(b, false, 1, 0x83, 0, 7, H_RDI, H_NONE, 0, OFF_BLK_CHAIN);
+        jb_byte(b, 0);
+        miss[nm++] = jb_jcc32(b, 0x4);                           /* no chaining left */
+        jb_load(b, true, H_RCX, H_RSI, 40);                      /* the page's generation */
+        jb_load(b, false, H_RCX, H_RCX, 0);
+        jb_op_mem(b, false, 1, 0x3b, 0, H_RCX, H_RSI, H_NONE, 0, 48);
+        miss[nm++] = jb_jcc32(b, CC_NE);
+        /* fp_block_go(): instruction j retired, the successor starts */
+        jb_op_mem(b, false, 1, 0x83, 0, 5, H_RDI, H_NONE, 0, OFF_BLK_CHAIN); /* sub dword, 1 */
+        jb_byte(b, 1);
+        jb_store(b, true, H_RDX, H_RDI, OFF_RIP);
+        jb_load(b, true, H_RCX, H_RDI, OFF_BLK_ICOUNT);
+        jb_op_mem(b, true, 1, 0x8d, 0, H_RCX, H_RCX, H_NONE, 0, (int32_t)j + 1);
+        jb_store(b, true, H_RCX, H_RDI, OFF_ICOUNT);
+        jb_store(b, true, H_RCX, H_RDI, OFF_BLK_ICOUNT);
+        jb_store(b, true, H_RAX, H_RDI, OFF_BLK_FIRST);
+        jb_load(b, true, H_RCX, H_RSI, 16);
+        jb_store(b, true, H_RCX, H_RDI, OFF_BLK_END);
+        jb_load(b, true, H_RCX, H_RSI, 24);
+        jb_store(b, true, H_RCX, H_RDI, OFF_BLK_STOP);
+        jb_load(b, true, H_RCX, H_RSI, 32);
+        jb_op_rr(b, true, 0x01, H_RDX, H_RCX);                   /* add rcx, rdx */
+        jb_store(b, true, H_RCX, H_RDI, OFF_NEXT_RIP);
+        jb_op_rr(b, true, 0x89, H_RAX, H_RSI);                   /* mov rsi, rax */
+        jb_byte(b, 0xff);                                        /* jmp [rax]: its handler */
+        jb_byte(b, 0x20);
+        if (b->full)
+            return;
+        for (unsigned k = 0; k < nm; k++)
+            jb_patch32(miss[k], b->p);
+    }
+    jb_mov_imm(b, H_RCX, (uint64_t)(uintptr_t)x);
+    jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)&t->ins[j]);
+    jb_jmp_abs(b, slow);
+}
+
 static bool is_variant(const struct insn *in, op_fn *row_fn)
 {
     return insn_row(in)->fn == row_fn && in->fn != row_fn;
@@ -615,22 +731,20 @@ static bool emit_branch(struct tr *t, unsigned j, bool flags)
     if ((is_variant(in, op_jcc_Jb) || is_variant(in, op_jcc_Jz)) && flags) {
         uint8_t *taken = jb_jcc32(b, (uint8_t)(in->opc & 15)); /* the same condition codes */
         emit_next_rip_end(t, j); /* not taken */
-        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)in);
-        jb_jmp_abs(b, (const void *)jit_fall);
+        jb_load(b, true, H_RDX, H_RDI, OFF_NEXT_RIP);
+        emit_chain(t, j, (const void *)jit_fall);
         if (b->full)
             return false;
         jb_patch32(taken, b->p);
         emit_next_rip_end(t, j);
         emit_rel_target(t, in, H_RDX);
-        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)in);
-        jb_jmp_abs(b, (const void *)jit_jump);
+        emit_chain(t, j, (const void *)jit_jump);
         return true;
     }
     if (is_variant(in, op_jmp_Jb) || is_variant(in, op_jmp_Jz)) {
         emit_next_rip_end(t, j);
         emit_rel_target(t, in, H_RDX);
-        jb_mov_imm(b, H_RSI, (uint64_t)(uintptr_t)in);
-        jb_jmp_abs(b, (const void *)jit_jump);
+        emit_chain(t, j, (const void *)jit_jump);
         return true;
     }
     bool call_rel = is_variant(in, op_call_Jz);
@@ -688,7 +802,13 @@ void jit_translate(struct cpu *cpu, struct jit *jt, struct insn *ins, unsigned n
     if (!jt->base || n < 2 || n > 64 || (generic & 1u) || jt->used + JIT_MAX_BLOCK + 64 > jt->size)
         return;
     struct tr tl, *t = &tl;
-    t->b = (struct jit_buf){ jt->base + jt->used, jt->base + jt->used + JIT_MAX_BLOCK, false };
+    /* the exit slots, then the code */
+    t->slot = (struct jit_exit *)(void *)(jt->base + jt->used);
+    memset(t->slot, 0, 2 * JIT_SLOT_BYTES);
+    t->nslots = 0;
+    t->n = n;
+    uint8_t *code = jt->base + jt->used + 2 * JIT_SLOT_BYTES;
+    t->b = (struct jit_buf){ code, code + JIT_MAX_BLOCK - 2 * JIT_SLOT_BYTES, false };
     t->ins = ins;
     unsigned pos = 0;
     for (unsigned j = 0; j < n && j < 64; j++) {

@@ -164,3 +164,33 @@ TEST(jit_budget_boundaries)
         compare(code, sizeof code, steps, false);
     CHECK(compare(code, sizeof code, 7003, true));
 }
+
+/* A loop linked to itself directly (jit.c, direct links) whose code is
+ * then rewritten on its own page: the page's generation changed, so the
+ * link is not taken and the new instruction runs (SDM Vol.3 8.1.3). */
+TEST(jit_direct_link_sees_self_modifying_code)
+{
+    static const uint8_t code[] = {
+        0x31, 0xc0,                         /* xor eax, eax */
+        0x31, 0xdb,                         /* xor ebx, ebx */
+        0xb9, 0x0a, 0x00, 0x00, 0x00,       /* mov ecx, 10 */
+        /* loop: */
+        0x83, 0xc0, 0x01,                   /* add eax, 1   (the 1 is rewritten to 5) */
+        0x83, 0xe9, 0x01,                   /* sub ecx, 1 */
+        0x75, 0xf8,                         /* jne loop */
+        0x85, 0xdb,                         /* test ebx, ebx */
+        0x75, 0x13,                         /* jne done */
+        0xbb, 0x01, 0x00, 0x00, 0x00,       /* mov ebx, 1 */
+        0xc6, 0x05, 0xea, 0xff, 0xff, 0xff, 0x05, /* mov byte [rip-22], 5: add's immediate */
+        0xb9, 0x0a, 0x00, 0x00, 0x00,       /* mov ecx, 10 */
+        0xeb, 0xe1,                         /* jmp loop */
+        0xf4,                               /* done: hlt */
+    };
+    struct run on;
+    run_code(&on, code, sizeof code, 1, 10000);
+    CHECK_EQ(on.res, TH_HALT);
+    CHECK_EQ(on.t.cpu.r[R_AX], 10 * 1 + 10 * 5);
+    CHECK(on.translated > 0);
+    th_destroy(&on.t);
+    CHECK(compare(code, sizeof code, 10000, true));
+}
