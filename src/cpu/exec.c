@@ -680,6 +680,11 @@ uint64_t exec_jit_blocks(const struct cpu *cpu)
     return cpu->bcache ? cpu->bcache->jit.blocks : 0;
 }
 
+uint64_t exec_jit_insns(const struct cpu *cpu)
+{
+    return cpu->bcache ? cpu->bcache->jit.insns : 0;
+}
+
 /* ---------- the loop ---------- */
 
 #define POLL_EVERY 256 /* blocks between timer polls */

@@ -39,6 +39,7 @@ bool exec_page_has_code(struct cpu *cpu, const uint8_t *host);
 void exec_flush_blocks(struct cpu *cpu);
 /* Blocks the translation tier (jit.c) has translated on this vCPU. */
 uint64_t exec_jit_blocks(const struct cpu *cpu);
+uint64_t exec_jit_insns(const struct cpu *cpu); /* instructions their code covers */
 /* p is host code of the translation tier (a translated block's handler). */
 bool exec_jit_code(const struct cpu *cpu, const void *p);
 /* Tell the other vCPUs to drop write TLB entries (a page now holds code). */

@@ -73,6 +73,7 @@ _Static_assert(sizeof(((struct cpu *)0)->blk_chain) == 4, "cmp/sub dword [blk_ch
 #define OFF_LF_DST ((int32_t)offsetof(struct cpu, lf.dst))
 #define OFF_LF_SRC ((int32_t)offsetof(struct cpu, lf.src))
 #define OFF_LF_OP ((int32_t)offsetof(struct cpu, lf.op))
+#define OFF_LF_CF ((int32_t)offsetof(struct cpu, lf.cf))
 _Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, op) + 1,
                "one 16-bit store writes lf.op and lf.size");
 
@@ -131,13 +132,20 @@ struct tr {
     unsigned end0;        /* byte offset of the end of instruction 0 */
     unsigned end[64];     /* byte offset of each instruction's end */
     uint8_t *miss[64][2]; /* jne rel32 fields of instruction j's TLB tests */
+    /* What the guest's arithmetic flags are at this point of the code:
+     * 'live': the host's flags hold them (after a translated ALU operation
+     * and only moves since); 'rec': the lazy record (cpu->lf) was last
+     * written here by an ADD/SUB/LOGIC of a known size (lf op | size << 8),
+     * from which the host's flags can be computed again; 0: unknown. */
+    bool live;
+    uint16_t rec;
     struct jit_exit *slot; /* the block's two exit slots (below) */
     unsigned nslots;
     unsigned n;            /* instructions in the block */
 };
 
 /* What an emitter did. */
-enum { EM_NO, EM_OK, EM_FLAGS /* done; the host's flags are the guest's */ };
+enum { EM_NO, EM_OK };
 
 /* rax = the effective address of in's memory operand (fastpath.h fp_ea,
  * plus the FS/GS base). */
@@ -165,8 +173,10 @@ static void emit_ea(struct tr *t, const struct insn *in, unsigned j)
     } else {
         jb_mov_imm(b, H_RAX, (uint64_t)(int64_t)disp);
     }
-    if (in->seg >= SEG_FS)
+    if (in->seg >= SEG_FS) {
         jb_op_mem(b, true, 1, 0x03, 0, H_RAX, H_RDI, H_NONE, 0, off_seg_base(in->seg));
+        t->live = false;
+    }
 }
 
 /* rax (linear) -> rax (host pointer) if the TLB array at 'tlb' maps 'size'
@@ -187,6 +197,18 @@ static void emit_tlb(struct tr *t, unsigned j, unsigned k, int32_t tlb, unsigned
     jb_op_mem(b, true, 1, 0x3b, 0, H_RDX, H_RCX, H_NONE, 0, 0);  /* cmp rdx, [rcx] */
     t->miss[j][k] = jb_jcc32(b, CC_NE);
     jb_op_mem(b, true, 1, 0x03, 0, H_RAX, H_RCX, H_NONE, 0, 8);  /* add rax, [rcx+8] */
+    t->live = false;
+}
+
+/* host = [base + disp] of 'size' bytes (a byte or dword load leaves the rest
+ * of the register as the CPU does: movzx / zero-extension). */
+static void emit_get_sized_mem(struct tr *t, unsigned host, unsigned base, int32_t disp,
+                               unsigned size)
+{
+    if (size == 1)
+        jb_op_mem(&t->b, false, 2, 0x0f, 0xb6, host, base, H_NONE, 0, disp);
+    else
+        jb_load(&t->b, size == 8, host, base, disp);
 }
 
 /* The lazy-flags record (cpu.h flags_lazy): res, dst, src in host registers. */
@@ -198,6 +220,58 @@ static void emit_flags_regs(struct tr *t, unsigned op, unsigned size, unsigned r
     jb_store(b, true, dst, H_RDI, OFF_LF_DST);
     jb_store(b, true, src, H_RDI, OFF_LF_SRC);
     jb_store16_imm(b, H_RDI, OFF_LF_OP, (uint16_t)(op | size << 8));
+    t->rec = (op == LF_ADD || op == LF_SUB || op == LF_LOGIC) ? (uint16_t)(op | size << 8) : 0;
+}
+
+/* Make the host's flags the guest's again (t->live), from the lazy record
+ * when its operation is known: recompute dst + src, dst - src or test res
+ * at the recorded size.  False if neither is possible.  Uses r11. */
+/* r8 = the guest's CF (0/1) from the lazy state, by calling cpu_cf()
+ * (flags.c): for INC/DEC/ADC/SBB when the flags' origin is not known here.
+ * Keeps rdi and rsi; clobbers the other scratch registers and the host's
+ * flags, and reloads r9 (the TLB context).  The stack is 16-byte aligned
+ * at the call: the code is entered with RSP = 8 mod 16, as any function. */
+static void emit_call_cf(struct tr *t)
+{
+    struct jit_buf *b = &t->b;
+    jb_byte(b, 0x57);                                   /* push rdi */
+    jb_byte(b, 0x56);                                   /* push rsi */
+    jb_grp1_imm(b, true, 5, H_RSP, 8);                  /* sub rsp, 8 */
+    jb_mov_imm(b, H_RAX, (uint64_t)(uintptr_t)cpu_cf);
+    jb_byte(b, 0xff);                                   /* call rax */
+    jb_byte(b, 0xd0);
+    jb_grp1_imm(b, true, 0, H_RSP, 8);                  /* add rsp, 8 */
+    jb_byte(b, 0x5e);                                   /* pop rsi */
+    jb_byte(b, 0x5f);                                   /* pop rdi */
+    jb_byte(b, 0x44);                                   /* movzx r8d, al */
+    jb_byte(b, 0x0f);
+    jb_byte(b, 0xb6);
+    jb_byte(b, 0xc0);
+    jb_op_mem(b, false, 2, 0x0f, 0xb6, H_R9, H_RDI, H_NONE, 0, OFF_CTX); /* movzx r9d, ctx */
+    t->live = false;
+}
+
+static bool emit_need_flags(struct tr *t)
+{
+    struct jit_buf *b = &t->b;
+    if (t->live)
+        return true;
+    if (!t->rec)
+        return false;
+    unsigned op = t->rec & 0xff, size = t->rec >> 8;
+    bool w = size == 8;
+    uint8_t byte = size == 1;
+    if (op == LF_LOGIC) {
+        emit_get_sized_mem(t, H_R11, H_RDI, OFF_LF_RES, size);
+        jb_op_rr(b, w, (uint8_t)(0x85 - byte), H_R11, H_R11);      /* test r11, r11 */
+    } else {
+        emit_get_sized_mem(t, H_R11, H_RDI, OFF_LF_DST, size);
+        /* add / cmp r11, [lf.src] (03 / 3B; byte forms 02 / 3A) */
+        jb_op_mem(b, w, 1, (uint8_t)((op == LF_ADD ? 0x03 : 0x3b) - byte), 0, H_R11, H_RDI,
+                  H_NONE, 0, OFF_LF_SRC);
+    }
+    t->live = true;
+    return true;
 }
 
 /* ---- guest registers of any size ---- */
@@ -243,11 +317,6 @@ static void emit_load_mem(struct tr *t, unsigned host, unsigned size)
 
 enum { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP, K_TEST };
 
-static bool alu_kind_ok(unsigned k)
-{
-    return k != K_ADC && k != K_SBB;
-}
-
 /* rdx = rax op rcx at 'size' (the host's flags are then the guest's), the
  * lazy record; the result is written by the caller. */
 static void emit_alu_op(struct tr *t, unsigned k, unsigned size)
@@ -259,35 +328,150 @@ static void emit_alu_op(struct tr *t, unsigned k, unsigned size)
     jb_op_rr(b, true, 0x89, H_RAX, H_RDX);                         /* mov rdx, rax */
     jb_op_rr(b, size == 8, (uint8_t)(host[k] - (size == 1)), H_RCX, H_RDX); /* op dl/edx/rdx, cl/ecx/rcx */
     emit_flags_regs(t, cls[k], size, H_RDX, H_RAX, H_RCX);
+    t->live = true;
+}
+
+/* ADC / SBB (k) and INC / DEC (inc: 1 / dec: 2 in k_incdec, k ignored):
+ * rdx = rax op rcx with the guest's CF, which the host's flags must hold
+ * (emit_need_flags first); the record keeps the carry-in / the old CF
+ * (flags.c flags_lazy_carry, flags_lazy_incdec). */
+static void emit_carry_op(struct tr *t, unsigned k, unsigned k_incdec, unsigned size,
+                          bool cf_in_r8)
+{
+    struct jit_buf *b = &t->b;
+    bool w = size == 8;
+    uint8_t byte = size == 1;
+    if (!cf_in_r8) {
+        jb_byte(b, 0x41); /* setc r8b: the carry-in / the CF INC and DEC keep */
+        jb_byte(b, 0x0f);
+        jb_byte(b, 0x92);
+        jb_byte(b, 0xc0);
+    } else if (!k_incdec) {
+        jb_byte(b, 0x41); /* add r8b, 0xff: CF = r8 (0 or 1) for ADC/SBB */
+        jb_byte(b, 0x80);
+        jb_byte(b, 0xc0);
+        jb_byte(b, 0xff);
+        jb_byte(b, 0x41); /* setc r8b: back to 0/1 */
+        jb_byte(b, 0x0f);
+        jb_byte(b, 0x92);
+        jb_byte(b, 0xc0);
+    }
+    jb_op_rr(b, true, 0x89, H_RAX, H_RDX); /* mov rdx, rax */
+    unsigned op;
+    if (k_incdec) {
+        jb_rex(b, w, 0, H_NONE, H_RDX, false); /* inc/dec edx (FF /0, /1; byte FE) */
+        jb_byte(b, (uint8_t)(0xff - byte));
+        jb_byte(b, (uint8_t)(0xc2 | (k_incdec - 1) << 3));
+        op = k_incdec == 1 ? LF_INC : LF_DEC;
+        jb_mov_imm(b, H_RCX, 1); /* the record's src */
+    } else {
+        jb_op_rr(b, w, (uint8_t)((k == K_ADC ? 0x11 : 0x19) - byte), H_RCX, H_RDX);
+        op = k == K_ADC ? LF_ADC : LF_SBB;
+    }
+    emit_flags_regs(t, op, size, H_RDX, H_RAX, H_RCX);
+    jb_op_mem(b, false, 1, 0x88, 0, H_R8, H_RDI, H_NONE, 0, OFF_LF_CF); /* mov [lf.cf], r8b */
+    /* INC/DEC after a cpu_cf() call left the host's CF unrelated */
+    t->live = !(cf_in_r8 && k_incdec);
 }
 
 enum { OPD_REG, OPD_MEM, OPD_IMM };
 
-/* One ALU instruction: destination (a register, or memory for CMP/TEST)
- * and source (register, memory or immediate). */
+/* One ALU instruction: destination (register or memory) and source
+ * (register, memory or immediate).  A memory destination that is written
+ * takes the write TLB (code pages are never in it: SMC stays with the
+ * interpreter); ADC/SBB need the guest's CF in the host's flags. */
 static int emit_alu(struct tr *t, unsigned j, unsigned k, unsigned size, int dk, unsigned dr,
                     int sk, unsigned sr)
 {
     const struct insn *in = &t->ins[j];
-    bool writes = k != K_CMP && k != K_TEST;
-    if (!alu_kind_ok(k) || (dk == OPD_MEM && writes))
-        return EM_NO;
+    struct jit_buf *b = &t->b;
+    bool writes = k != K_CMP && k != K_TEST, carry = k == K_ADC || k == K_SBB;
     uint64_t imm = in->imm & size_mask(size);
     if (dk == OPD_MEM || sk == OPD_MEM) {
         emit_ea(t, in, j);
-        emit_tlb(t, j, 0, OFF_TLB_R, size);
-        emit_load_mem(t, dk == OPD_MEM ? H_RAX : H_RCX, size);
+        emit_tlb(t, j, 0, dk == OPD_MEM && writes ? OFF_TLB_W : OFF_TLB_R, size);
+        jb_op_rr(b, true, 0x89, H_RAX, H_RSI); /* rsi = the host pointer */
     }
-    if (sk == OPD_REG)
+    bool cf_r8 = false;
+    if (carry && !emit_need_flags(t)) {
+        emit_call_cf(t);
+        cf_r8 = true;
+    }
+    /* loads only from here on: the host's flags stay */
+    if (sk == OPD_MEM) {
+        emit_get_sized_mem(t, H_RCX, H_RSI, 0, size);
+    } else if (sk == OPD_REG) {
         emit_get(t, H_RCX, sr, size, in->rex);
-    else if (sk == OPD_IMM)
-        jb_mov_imm(&t->b, H_RCX, imm);
-    if (dk == OPD_REG)
+    } else {
+        /* mov ecx, imm / mov rcx, simm32 leave the flags alone */
+        jb_mov_imm(b, H_RCX, imm);
+    }
+    if (dk == OPD_MEM)
+        emit_get_sized_mem(t, H_RAX, H_RSI, 0, size);
+    else
         emit_get(t, H_RAX, dr, size, in->rex);
-    emit_alu_op(t, k, size);
-    if (writes)
-        emit_set(t, H_RDX, dr, size, in->rex);
-    return EM_FLAGS;
+    if (carry)
+        emit_carry_op(t, k, 0, size, cf_r8);
+    else
+        emit_alu_op(t, k, size);
+    if (writes) {
+        if (dk == OPD_MEM) {
+            if (size == 1)
+                jb_op_mem(b, false, 1, 0x88, 0, H_RDX, H_RSI, H_NONE, 0, 0);
+            else
+                jb_store(b, size == 8, H_RDX, H_RSI, 0);
+        } else {
+            emit_set(t, H_RDX, dr, size, in->rex);
+        }
+    }
+    return EM_OK;
+}
+
+/* INC / DEC r/m (FE/FF /0 /1): CF is kept, so the guest's must be known. */
+static int emit_incdec(struct tr *t, unsigned j, unsigned size, unsigned k_incdec)
+{
+    const struct insn *in = &t->ins[j];
+    struct jit_buf *b = &t->b;
+    bool mem = in->mod != 3;
+    if (mem) {
+        emit_ea(t, in, j);
+        emit_tlb(t, j, 0, OFF_TLB_W, size);
+        jb_op_rr(b, true, 0x89, H_RAX, H_RSI);
+    }
+    bool cf_r8 = false;
+    if (!emit_need_flags(t)) {
+        emit_call_cf(t);
+        cf_r8 = true;
+    }
+    if (mem)
+        emit_get_sized_mem(t, H_RAX, H_RSI, 0, size);
+    else
+        emit_get(t, H_RAX, in->rm, size, in->rex);
+    emit_carry_op(t, 0, k_incdec, size, cf_r8);
+    if (!mem)
+        emit_set(t, H_RDX, in->rm, size, in->rex);
+    else if (size == 1)
+        jb_op_mem(b, false, 1, 0x88, 0, H_RDX, H_RSI, H_NONE, 0, 0);
+    else
+        jb_store(b, size == 8, H_RDX, H_RSI, 0);
+    return EM_OK;
+}
+
+/* NOT r (F6/F7 /2, register): no flags. */
+static int emit_not(struct tr *t, unsigned j, unsigned size)
+{
+    const struct insn *in = &t->ins[j];
+    struct jit_buf *b = &t->b;
+    if (in->mod != 3)
+        return EM_NO;
+    emit_get(t, H_RAX, in->rm, size, in->rex);
+    jb_rex(b, size == 8, 0, H_NONE, H_RAX, false); /* not eax / rax (F7 /2) */
+    jb_byte(b, 0xf7);
+    jb_byte(b, 0xd0);
+    if (size == 4)
+        jb_op_rr(b, false, 0x89, H_RAX, H_RAX); /* (32-bit already zero-extends) */
+    emit_set(t, H_RAX, in->rm, size, in->rex);
+    return EM_OK;
 }
 
 /* ---- shifts by a constant (ops_shift.c shift_calc, LF_SZP record) ---- */
@@ -329,6 +513,7 @@ static int emit_shift(struct tr *t, unsigned j, unsigned k, unsigned size, unsig
     emit_set(t, H_RDX, in->rm, size, in->rex);
     jb_mov_imm(b, H_RAX, 0);
     emit_flags_regs(t, LF_SZP, size, H_RDX, H_RAX, H_RCX);
+    t->live = false;
     return EM_OK;
 }
 
@@ -362,24 +547,25 @@ static int emit_imul(struct tr *t, unsigned j, unsigned size, bool with_imm)
     jb_store(b, true, H_RAX, H_RDI, OFF_R(in->reg));
     jb_mov_imm(b, H_RCX, 0);
     emit_flags_regs(t, LF_SZP, size, H_RAX, H_RCX, H_RDX);
+    t->live = false;
     return EM_OK;
 }
 
 /* ---- SETcc / CMOVcc right after a translated ALU operation: the host's
  * flags are the guest's, and x86 condition codes are the same ---- */
-static int emit_cond(struct tr *t, unsigned j, bool flags_live)
+static int emit_cond(struct tr *t, unsigned j)
 {
     const struct insn *in = &t->ins[j];
     struct jit_buf *b = &t->b;
     unsigned cc = in->opc & 15, opc = in->opc;
-    if (!flags_live || in->mod != 3)
+    if (in->mod != 3 || !emit_need_flags(t))
         return EM_NO;
     if (opc >= 0x90 && opc <= 0x9f) { /* SETcc r/m8 */
         jb_byte(b, 0x0f);
         jb_byte(b, (uint8_t)(0x90 | cc));
         jb_byte(b, 0xc0); /* setcc al */
         emit_set(t, H_RAX, in->rm, 1, in->rex);
-        return EM_FLAGS; /* moves do not change the host's flags */
+        return EM_OK; /* moves do not change the host's flags: t->live stays */
     }
     /* CMOVcc Gv,Ev: a 32-bit destination is written (zero-extended) either way */
     unsigned size = in->osz;
@@ -390,12 +576,12 @@ static int emit_cond(struct tr *t, unsigned j, bool flags_live)
     jb_byte(b, (uint8_t)(0x40 | cc));
     jb_byte(b, 0xc1); /* cmovcc eax/rax, ecx/rcx */
     jb_store(b, true, H_RAX, H_RDI, OFF_R(in->reg));
-    return EM_FLAGS;
+    return EM_OK;
 }
 
 /* Emit instruction j; EM_NO if its form is not one this tier translates.
- * 'flags_live': the previous instruction left the guest's flags in the host's. */
-static int emit_insn(struct tr *t, unsigned j, bool flags_live)
+ * t->live and t->rec follow what the code does to the flags. */
+static int emit_insn(struct tr *t, unsigned j)
 {
     const struct insn *in = &t->ins[j];
     const struct op_row *row = insn_row(in);
@@ -405,6 +591,10 @@ static int emit_insn(struct tr *t, unsigned j, bool flags_live)
     int rm_kind = reg_form ? OPD_REG : OPD_MEM;
     if (in->lock || in->rep)
         return EM_NO;
+    /* NOPs (their variant: ops_data.c nop_v): nothing */
+    if ((row->map == M1 && opc == 0x90 && in->rm == R_AX) ||
+        (row->map == M0F && opc >= 0x18 && opc <= 0x1f))
+        return EM_OK;
     if (!reg_form && in->asz != 8)
         return EM_NO;
     if (row->map == M1) {
@@ -429,10 +619,16 @@ static int emit_insn(struct tr *t, unsigned j, bool flags_live)
             return emit_alu(t, j, K_TEST, bsize, rm_kind, in->rm, OPD_REG, in->reg);
         case 0xa8: case 0xa9: /* TEST AL/eAX, imm */
             return emit_alu(t, j, K_TEST, bsize, OPD_REG, R_AX, OPD_IMM, 0);
-        case 0xf6: case 0xf7: /* group 3 /0: TEST r/m, imm */
+        case 0xf6: case 0xf7: /* group 3: /0 TEST r/m, imm; /2 NOT */
+            if ((in->reg & 7) == 2)
+                return emit_not(t, j, bsize);
             if ((in->reg & 7) != 0)
                 return EM_NO;
             return emit_alu(t, j, K_TEST, bsize, rm_kind, in->rm, OPD_IMM, 0);
+        case 0xfe: case 0xff: /* group 4/5: /0 INC, /1 DEC */
+            if ((in->reg & 7) > 1)
+                return EM_NO;
+            return emit_incdec(t, j, bsize, (in->reg & 7) + 1);
         case 0xc1: case 0xd1: /* group 2 by imm8 / by 1, register operand */
             if (!reg_form)
                 return EM_NO;
@@ -555,7 +751,7 @@ static int emit_insn(struct tr *t, unsigned j, bool flags_live)
     if (opc == 0xaf)
         return emit_imul(t, j, osz, false);
     if ((opc >= 0x90 && opc <= 0x9f) || (opc >= 0x40 && opc <= 0x4f))
-        return emit_cond(t, j, flags_live);
+        return emit_cond(t, j);
     return EM_NO;
 }
 
@@ -721,14 +917,14 @@ static bool is_variant(const struct insn *in, op_fn *row_fn)
     return insn_row(in)->fn == row_fn && in->fn != row_fn;
 }
 
-/* Instruction j, the block's last, a near branch with its 64-bit variant;
- * 'flags': the host's flags are the guest's (the previous instruction was a
- * translated ALU operation), so a Jcc can test them directly. */
-static bool emit_branch(struct tr *t, unsigned j, bool flags)
+/* Instruction j, the block's last, a near branch with its 64-bit variant.
+ * A Jcc tests the host's flags directly when they are the guest's
+ * (emit_need_flags). */
+static bool emit_branch(struct tr *t, unsigned j)
 {
     const struct insn *in = &t->ins[j];
     struct jit_buf *b = &t->b;
-    if ((is_variant(in, op_jcc_Jb) || is_variant(in, op_jcc_Jz)) && flags) {
+    if ((is_variant(in, op_jcc_Jb) || is_variant(in, op_jcc_Jz)) && emit_need_flags(t)) {
         uint8_t *taken = jb_jcc32(b, (uint8_t)(in->opc & 15)); /* the same condition codes */
         emit_next_rip_end(t, j); /* not taken */
         jb_load(b, true, H_RDX, H_RDI, OFF_NEXT_RIP);
@@ -834,26 +1030,31 @@ void jit_translate(struct cpu *cpu, struct jit *jt, struct insn *ins, unsigned n
     uint8_t *not_full = jb_jcc32(b, CC_NE);
     jb_op_mem(b, false, 2, 0x0f, 0xb6, H_R9, H_RDI, H_NONE, 0, OFF_CTX); /* movzx r9d, ctx */
     unsigned j = 0;
-    int last = EM_NO;
     bool ended = false; /* the block's branch was translated */
+    t->live = false;
+    t->rec = 0; /* the flags' origin is not known at the block's start */
     while (j < limit) {
         uint8_t *mark = b->p;
+        bool live = t->live;
+        uint16_t rec = t->rec;
         if (j == n - 1 && j > 0) { /* the last instruction: a branch? */
-            if (emit_branch(t, j, last == EM_FLAGS)) {
+            if (emit_branch(t, j)) {
                 j = n;
                 ended = true;
                 break;
             }
             b->p = mark;
+            t->live = live;
+            t->rec = rec;
             t->miss[j][0] = t->miss[j][1] = NULL;
         }
-        int r = emit_insn(t, j, last == EM_FLAGS);
-        if (r == EM_NO) {
+        if (emit_insn(t, j) == EM_NO) {
             b->p = mark;
+            t->live = live;
+            t->rec = rec;
             t->miss[j][0] = t->miss[j][1] = NULL;
             break;
         }
-        last = r;
         j++;
     }
     if (jt->log && !ended) { /* NESTVM_JIT_LOG=1: why translation stopped where it did */
@@ -901,6 +1102,7 @@ void jit_translate(struct cpu *cpu, struct jit *jt, struct insn *ins, unsigned n
         return;
     jt->used = (uint32_t)(b->p - jt->base + 15) & ~15u;
     jt->blocks++;
+    jt->insns += covered;
     ins[0].fn = (op_fn *)(void *)entry;
     (void)cpu;
 }

@@ -15,6 +15,7 @@ struct jit {
     uint8_t *base; /* executable arena (NULL: the tier is off) */
     uint32_t used, size;
     uint64_t blocks; /* blocks translated since start (tests, stats) */
+    uint64_t insns;  /* instructions those blocks' code covers */
     bool log;        /* NESTVM_JIT_LOG set: print where each translation stopped */
 };
 

@@ -475,7 +475,21 @@ static op_fn *pick_setcc(const struct op_special *s, const struct cpu *cpu, cons
 
 #define SP_MOV(g, r64, r32, m64, m32, fl) { g, { r64, r32 }, { m64, m32 }, NULL, fl }
 
+/* NOPs (90 without REX.B, i.e. XCHG eAX with itself; 0F 18-1F, no memory
+ * access): nothing to do, but as variants they let runs of specialised
+ * handlers and translated code (jit.c) go on past them. */
+FP_H(nop_v) { return true; }
+
+static op_fn *pick_nop(const struct op_special *s, const struct cpu *cpu, const struct insn *in)
+{
+    if (insn_row(in)->map == M1 && in->rm != R_AX)
+        return NULL; /* 91-97, or 90 with REX.B: a real XCHG */
+    return s->reg[0];
+}
+
 const struct op_special ops_data_special[] = {
+    { op_xchg_ZvrAX, { nop_v, NULL }, { NULL, NULL }, pick_nop, 0 },
+    { op_nop_Ev, { nop_v, NULL }, { NULL, NULL }, pick_nop, 0 },
     SP_MOV(op_mov_EvGv, mov_EvGv_r64, mov_EvGv_r32, mov_EvGv_m64, mov_EvGv_m32, 0),
     SP_MOV(op_mov_GvEv, mov_GvEv64_r, mov_GvEv32_r, mov_GvEv64_m, mov_GvEv32_m, 0),
     SP_MOV(op_mov_EbGb, mov_EbGb_r, NULL, mov_EbGb_m, NULL, SP_ANYSZ | SP_RM8 | SP_REG8),

@@ -17,7 +17,7 @@
 struct run {
     struct th t;
     enum th_result res;
-    uint64_t translated;
+    uint64_t translated, covered;
 };
 
 static void run_code(struct run *r, const uint8_t *code, size_t n, unsigned hot, uint64_t steps)
@@ -29,6 +29,7 @@ static void run_code(struct run *r, const uint8_t *code, size_t n, unsigned hot,
     r->t.cpu.r[R_SP] = TH_STACK;
     r->res = th_run_steps(&r->t, code, n, steps);
     r->translated = exec_jit_blocks(&r->t.cpu);
+    r->covered = exec_jit_insns(&r->t.cpu);
 }
 
 /* Registers, RIP, arithmetic flags, instruction count and the data pages equal. */
@@ -193,4 +194,46 @@ TEST(jit_direct_link_sees_self_modifying_code)
     CHECK(on.translated > 0);
     th_destroy(&on.t);
     CHECK(compare(code, sizeof code, 10000, true));
+}
+
+/* The carry and INC/DEC family with the guest's flags known (recomputed
+ * from the lazy record, or still in the host's flags) and unknown (after a
+ * shift: the code asks cpu_cf()), read-modify-write memory operands of
+ * every size, NOT, SETcc after TEST and NOPs, all in one translated loop
+ * (assembled with GNU as from the listing in the comments). */
+TEST(jit_carry_incdec_rmw_match_interpreter)
+{
+    static const uint8_t code[] = {
+        0xbf, 0x00, 0x00, 0x02, 0x00,       /* mov edi, TH_DATA */
+        0xb9, 0x32, 0x00, 0x00, 0x00,       /* mov ecx, 50 */
+        /* loop: */
+        0x48, 0x01, 0xd8,                   /* add rax, rbx */
+        0x48, 0x11, 0xf2,                   /* adc rdx, rsi */
+        0x49, 0x89, 0xd0,                   /* mov r8, rdx */
+        0x4d, 0x19, 0xc1,                   /* sbb r9, r8 */
+        0x48, 0xd1, 0xe3,                   /* shl rbx, 1 */
+        0x49, 0x83, 0xd2, 0x07,             /* adc r10, 7 */
+        0x49, 0xff, 0xc3,                   /* inc r11 */
+        0xff, 0x0f,                         /* dec dword [rdi] */
+        0x49, 0xf7, 0xd4,                   /* not r12 */
+        0x4c, 0x01, 0x5f, 0x08,             /* add [rdi+8], r11 */
+        0x80, 0x4f, 0x10, 0x5a,             /* or byte [rdi+16], 0x5a */
+        0x48, 0x83, 0x6f, 0x18, 0x03,       /* sub qword [rdi+24], 3 */
+        0x80, 0x57, 0x20, 0x01,             /* adc byte [rdi+32], 1 */
+        0x4d, 0x85, 0xe4,                   /* test r12, r12 */
+        0x41, 0x0f, 0x94, 0xc5,             /* sete r13b */
+        0x41, 0xff, 0xc6,                   /* inc r14d */
+        0x0f, 0x1f, 0x00,                   /* nop dword [rax] */
+        0x90,                               /* nop */
+        0x66, 0x41, 0xff, 0xcf,             /* dec r15w (interpreted) */
+        0x83, 0xe9, 0x01,                   /* sub ecx, 1 */
+        0x75, 0xbd,                         /* jne loop */
+        0xf4,                               /* hlt */
+    };
+    struct run on;
+    run_code(&on, code, sizeof code, 1, 100000);
+    CHECK_EQ(on.res, TH_HALT);
+    CHECK_EQ(on.covered, 20 + 18); /* both blocks (entry, loop) up to DEC r15w */
+    th_destroy(&on.t);
+    CHECK(compare(code, sizeof code, 100000, true));
 }
