@@ -664,6 +664,10 @@ __attribute__((noinline, cold)) void exec_jit_hot(struct cpu *cpu, const struct 
     struct block_cache *c = cpu->bcache;
     if (!cpu->code64)
         return; /* the tier knows 64-bit code only */
+    /* The start counter wraps every 65536 starts: a block translated
+     * already keeps its code (its first handler is that code). */
+    if (exec_jit_code(cpu, (const void *)in->fn))
+        return;
     /* pool instructions are the cache's own memory */
     jit_translate(cpu, &c->jit, &c->pool[in - c->pool], n, generic);
 }

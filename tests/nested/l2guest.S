@@ -20,17 +20,10 @@
  * Build (tests/nested/build.sh): as --32; ld -m elf_i386 -Ttext=0x1000;
  * objcopy -O binary.  Stack: 0x0-0xfff (below the image).
  */
+#include "l2mode.inc"
+
 #define COM1      0x3f8
 #define EXIT_PORT 0xf4
-#define MSR_EFER  0xc0000080
-#define EFER_LME  (1 << 8)
-#define EFER_LMA  (1 << 10)
-#define CR0_PE    1
-#define CR0_PG    0x80000000
-#define CR4_PAE   (1 << 5)
-#define SEL_CODE32 0x08
-#define SEL_DATA   0x10
-#define SEL_CODE64 0x18
 
 /* print the NUL-terminated string at (e)si/rsi to COM1, one OUT per byte */
 .macro PUTS_BODY
@@ -57,40 +50,19 @@ _start:
         mov $msg_real, %si
         call puts16
 
-        lgdtl gdt_desc
-        mov %cr0, %eax
-        or $CR0_PE, %eax
-        mov %eax, %cr0
-        ljmpl $SEL_CODE32, $pm32
+        ENTER_PROTECTED_MODE pm32
 
 puts16:
         PUTS_BODY
 
         .code32
 pm32:
-        mov $SEL_DATA, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        mov %ax, %fs
-        mov %ax, %gs
+        LOAD_DATA_SEGMENTS
         mov $0x1000, %esp
         mov $msg_prot, %esi
         call puts32
 
-        mov %cr4, %eax
-        or $CR4_PAE, %eax
-        mov %eax, %cr4
-        mov $pml4, %eax
-        mov %eax, %cr3
-        mov $MSR_EFER, %ecx
-        rdmsr
-        or $EFER_LME, %eax
-        wrmsr
-        mov %cr0, %eax
-        or $CR0_PG, %eax
-        mov %eax, %cr0
-        ljmp $SEL_CODE64, $lm64
+        ENTER_LONG_MODE lm64
 
 puts32:
         PUTS_BODY
@@ -165,22 +137,4 @@ msg_fail_lma: .asciz "EFER.LMA clear after enabling paging\n"
 msg_fail_64:  .asciz "64-bit register truncated\n"
 vendor:       .fill 13, 1, 0
 
-        .balign 8
-gdt:
-        .long 0, 0                      /* null */
-        .long 0x0000ffff, 0x00cf9a00    /* 0x08 code, 32-bit, base 0, 4 GiB */
-        .long 0x0000ffff, 0x00cf9200    /* 0x10 data, base 0, 4 GiB */
-        .long 0x0000ffff, 0x00af9a00    /* 0x18 code, 64-bit (L=1, D=0) */
-gdt_end:
-gdt_desc:
-        .word gdt_end - gdt - 1
-        .long gdt
-
-/* identity map of 0-2 MiB: PML4[0] -> PDPT[0] -> PD[0] = 2 MiB page (PS) */
-        .balign 4096
-pml4:   .long pdpt + 3, 0
-        .fill 4096 - 8, 1, 0
-pdpt:   .long pd + 3, 0
-        .fill 4096 - 8, 1, 0
-pd:     .long 0x83, 0                   /* present, writable, PS */
-        .fill 4096 - 8, 1, 0
+        L2_GDT_AND_PAGE_TABLES

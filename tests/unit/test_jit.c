@@ -237,3 +237,32 @@ TEST(jit_carry_incdec_rmw_match_interpreter)
     th_destroy(&on.t);
     CHECK(compare(code, sizeof code, 100000, true));
 }
+
+/* A block started more than 65536 times (its start counter wraps) whose
+ * first instruction misses the TLB on every run: it is translated once, and
+ * the miss path leads to the interpreter's handler, not to older copies of
+ * the code (kvm-unit-tests' sieve ran 10x slower before this was so). */
+TEST(jit_hot_block_translated_once)
+{
+    static const uint8_t code[] = {
+        0xb9, 0xe0, 0x22, 0x02, 0x00,             /* mov ecx, 140000 */
+        0xbe, 0x00, 0x00, 0x80, 0x00,             /* mov esi, 0x800000 */
+        /* loop: */
+        0x89, 0x0e,                               /* mov [rsi], ecx: 2048 pages, TLB misses */
+        0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00, /* add rsi, 0x1000 */
+        0x48, 0x81, 0xe6, 0xff, 0xff, 0x7f, 0x00, /* and rsi, 0x7fffff */
+        0x48, 0x81, 0xce, 0x00, 0x00, 0x80, 0x00, /* or rsi, 0x800000 */
+        0x83, 0xe9, 0x01,                         /* sub ecx, 1 */
+        0x75, 0xe4,                               /* jne loop */
+        0xf4,                                     /* hlt */
+    };
+    struct run on;
+    th_init(&on.t, TH_LONG64);
+    on.t.cpu.jit_hot = 64;
+    CHECK_EQ(th_run_steps(&on.t, code, sizeof code, 2000000), TH_HALT);
+    CHECK_EQ(on.t.cpu.r[R_CX], 0);
+    /* the entry block and the loop, each once */
+    CHECK(exec_jit_blocks(&on.t.cpu) >= 1 && exec_jit_blocks(&on.t.cpu) <= 2);
+    CHECK_EQ(*(uint32_t *)th_mem(&on.t, 0x800000 + 0x1000 * ((140000 - 1) % 2048)), 1);
+    th_destroy(&on.t);
+}
