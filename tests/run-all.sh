@@ -18,9 +18,10 @@ tier "unit tests" build/unit-tests
 tier "unit tests, every block translated" env NESTVM_JIT_HOT=1 build/unit-tests
 tier "sanitizer build (ASan+UBSan)" make -j"$JOBS" SAN=1 build-san/nestvm build-san/unit-tests build-san/difftest
 tier "unit tests under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 build-san/unit-tests
+tier "unit tests under ASan+UBSan, every block translated" env ASAN_OPTIONS=detect_leaks=0 NESTVM_JIT_HOT=1 build-san/unit-tests
 tier "differential test vs host CPU" build/difftest --count ${DIFF_COUNT:-200000}
 tier "differential test, every block translated" env NESTVM_JIT_HOT=1 build/difftest --count 100000 --seed 2
-tier "differential test under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=0 build-san/difftest --count 20000
+tier "differential test under ASan+UBSan, every block translated" env ASAN_OPTIONS=detect_leaks=0 NESTVM_JIT_HOT=1 build-san/difftest --count 20000
 for t in tests/cli/*.sh tests/guests/run.sh tests/linux/*.sh tests/guests/vmx/run.sh tests/kvm/*.sh; do
   [ -x "$t" ] || continue
   tier "$t" bash "$t"
