@@ -95,6 +95,23 @@ _Noreturn void cpu_fault(struct cpu *cpu, int vector, uint32_t error)
 
 static _Atomic uint8_t unimpl_seen[4 * 256 + 1];
 
+/* One-byte opcodes that are #UD by definition, not by omission: invalid in
+ * 64-bit mode (SDM Vol.2 Appendix A.2.5 / Table A-2, "i64"), and D6 (not
+ * defined in any mode). */
+static bool undefined_opcode(const struct cpu *cpu, uint8_t op)
+{
+    static const uint8_t i64[] = { 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37,
+                                   0x3f, 0x60, 0x61, 0x62, 0x82, 0x9a, 0xce, 0xd4, 0xd5, 0xea };
+    if (op == 0xd6)
+        return true;
+    if (!cpu->code64)
+        return false;
+    for (unsigned k = 0; k < sizeof i64; k++)
+        if (i64[k] == op)
+            return true;
+    return false;
+}
+
 void exec_report_unimplemented(struct cpu *cpu, const uint8_t *bytes, int len)
 {
     /* Report each opcode once: map (by 0F / 0F38 / 0F3A) and opcode byte. */
@@ -114,6 +131,8 @@ void exec_report_unimplemented(struct cpu *cpu, const uint8_t *bytes, int len)
         }
     }
     unsigned key = i < len ? (unsigned)map * 256 + bytes[i] : 4 * 256;
+    if (map == 0 && i < len && undefined_opcode(cpu, bytes[i]))
+        return; /* #UD is the architectural answer: nothing is missing */
     if (atomic_exchange(&unimpl_seen[key], 1))
         return;
     char hex[64] = "";
