@@ -120,7 +120,7 @@ if has a || has b || has f; then
         booted "$p.bochs.serial.txt" || { bf=1; note "(a) Bochs run $i: no /init marker or no poweroff in $p.bochs.serial.txt"; }
       done
       q=$(med "${qw[@]}"); b=$(med "${bo[@]}")
-      if [ $qf = 0 ]; then addrow "    QEMU TCG boot (same run)" "$(f2 "$q")" "" "" "nestvm/qemu = $(printf '%.2f' "$(calc "$boot_w / $q")")x slower"
+      if [ $qf = 0 ]; then addrow "    QEMU TCG boot (same run)" "$(f2 "$q")" "" "" "$(speed "$q" "$boot_w" qemu)"
       else addrow "    QEMU TCG boot (same run)" failed; fi
       if [ $bf = 0 ]; then addrow "    Bochs 2.7 boot (same run)" "$(f2 "$b")" "" "" "bochs/nestvm = $(printf '%.2f' "$(calc "$b / $boot_w")")x faster"
       else addrow "    Bochs 2.7 boot (same run)" failed; fi
