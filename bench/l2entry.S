@@ -22,12 +22,7 @@
         .globl _start
         .code16
 _start:
-        cli
-        cld
-        xor %ax, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
+        REAL_MODE_START
         ENTER_PROTECTED_MODE pm32
 
         .code32
@@ -37,10 +32,7 @@ pm32:
 
         .code64
 lm64:
-        mov $SEL_DATA, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
+        LOAD_DATA_SEGMENTS
         mov %edi, %ebx                  /* rounds (zero-extended) */
         mov %cr0, %rax
         and $~CR0_EM, %rax

@@ -40,12 +40,7 @@
         .globl _start
         .code16
 _start:
-        cli
-        cld
-        xor %ax, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
+        REAL_MODE_START
         mov $0x1000, %sp
         mov $msg_real, %si
         call puts16
@@ -69,10 +64,7 @@ puts32:
 
         .code64
 lm64:
-        mov $SEL_DATA, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
+        LOAD_DATA_SEGMENTS
         mov $0x1000, %esp
 
         /* EFER.LMA must be set now (SDM 3A 10.8.5) */
