@@ -33,7 +33,7 @@ build_guest() {
     gcc -c -m64 -ffreestanding -fno-pic -mno-red-zone -nostdlib -O2 -o "$OUT/$n.o" "$src" &&
       ld -m elf_x86_64 -Ttext 0x200000 -o "$OUT/$n.elf" "$OUT/$n.o" || return 1
   else
-    as --32 -o "$OUT/$n.o" "$src" && ld -m elf_i386 -Ttext 0x100000 -o "$OUT/$n.elf" "$OUT/$n.o" || return 1
+    as --32 -I "$(dirname "$src")" -o "$OUT/$n.o" "$src" && ld -m elf_i386 -Ttext 0x100000 -o "$OUT/$n.elf" "$OUT/$n.o" || return 1
   fi
   echo "$OUT/$n.elf"
 }

@@ -8,23 +8,9 @@
  * (KVM_EXIT_INTERNAL_ERROR, emulation failure); tests/kvm/guests.sh
  * reports that as a SKIP with the reason.
  */
-    .set MB_MAGIC, 0x1BADB002
-    .set MB_FLAGS, 0x00000003
-    .text
-    .code32
-    .globl _start
-    .align 4
-    .long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
-_start:
-    mov $0x9f000, %esp
-    mov $msg, %esi
-    mov $0x3f8, %dx
-1:  lodsb
-    test %al, %al
-    jz 2f
-    out %al, %dx
-    jmp 1b
-2:  lidt idtr
+    .include "mb_start.inc"
+    MB_START_PRINT
+    lidt idtr
     int3
     mov $7, %al                 /* not reached: status 15 */
     out %al, $0xf4
