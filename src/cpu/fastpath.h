@@ -127,6 +127,14 @@ static inline __attribute__((always_inline)) bool block_link_ok(const struct cpu
     return atomic_load_explicit(&cpu->bus->page_gen[l->page], memory_order_acquire) == l->gen;
 }
 
+/* blk_stop of a run of the linked block from its start: its first
+ * instruction with a generic handler after the first, or its end. */
+static inline const struct insn *block_link_stop(const struct block_link *l)
+{
+    uint32_t g = l->generic & ~1u;
+    return g ? l->ins + __builtin_ctz(g) : l->ins + l->n;
+}
+
 /* The link of tail t to the block at 'rip' if it is still exact, or NULL. */
 static inline __attribute__((always_inline)) const struct block_link *
 block_link_find(const struct cpu *cpu, const struct block_tail *t, uint64_t rip, uint32_t key)
@@ -182,14 +190,13 @@ static inline __attribute__((always_inline)) void fp_block_go(struct cpu *cpu,
 {
     uint64_t rip = l->rip;
     const struct insn *nx = l->ins;
-    uint32_t g = l->generic & ~1u;
     cpu->blk_chain--;
     cpu->rip = rip;
     cpu->icount = fp_icount(cpu, in) + 1; /* 'in' retired */
     cpu->blk_first = nx;
     cpu->blk_icount = cpu->icount;
     cpu->blk_end = nx + l->n;
-    cpu->blk_stop = g ? nx + __builtin_ctz(g) : nx + l->n;
+    cpu->blk_stop = block_link_stop(l);
     cpu->next_rip = rip + nx->len;
     struct block_tail *bt = block_tail_of((struct insn *)(uintptr_t)nx, l->n);
     if (unlikely(++bt->runs == cpu->jit_hot))
@@ -197,17 +204,27 @@ static inline __attribute__((always_inline)) void fp_block_go(struct cpu *cpu,
     nx->fn(cpu, nx);
 }
 
-static inline __attribute__((always_inline)) void fp_block_next(struct cpu *cpu,
-                                                               const struct insn *in)
+/* The link to the block at next_rip if the run may go on there, else NULL
+ * with 'in' handed to the loop (which retires it). */
+static inline __attribute__((always_inline)) const struct block_link *
+fp_block_link(struct cpu *cpu, const struct insn *in)
 {
     const struct block_link *l;
     if (!fp_block_may_chain(cpu) ||
         !(l = block_link_find(cpu, (const struct block_tail *)(const void *)cpu->blk_end,
                               cpu->next_rip, cpu->blk_key))) {
-        cpu->icount = fp_icount(cpu, in); /* for the loop, which retires 'in' */
-        return;
+        cpu->icount = fp_icount(cpu, in);
+        return NULL;
     }
-    fp_block_go(cpu, in, l);
+    return l;
+}
+
+static inline __attribute__((always_inline)) void fp_block_next(struct cpu *cpu,
+                                                               const struct insn *in)
+{
+    const struct block_link *l = fp_block_link(cpu, in);
+    if (l)
+        fp_block_go(cpu, in, l);
 }
 
 /* CALL (next_rip = the target, 'ret' the return address): remember where it

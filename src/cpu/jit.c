@@ -786,17 +786,13 @@ _Static_assert(sizeof(struct jit_exit) <= JIT_SLOT_BYTES, "exit slot size");
 /* fp_block_next(), and fill slot x when the successor qualifies. */
 static void jit_next(struct cpu *cpu, const struct insn *in, struct jit_exit *x)
 {
-    const struct block_tail *t = (const struct block_tail *)(const void *)cpu->blk_end;
-    const struct block_link *l;
-    if (!fp_block_may_chain(cpu) || !(l = block_link_find(cpu, t, cpu->next_rip, cpu->blk_key))) {
-        cpu->icount = fp_icount(cpu, in); /* for the loop, which retires 'in' */
+    const struct block_link *l = fp_block_link(cpu, in);
+    if (!l)
         return;
-    }
     if (x && ((l->rip ^ cpu->rip) >> 12) == 0 && exec_jit_code(cpu, (const void *)l->ins[0].fn)) {
-        uint32_t g = l->generic & ~1u;
         x->rip = l->rip;
         x->end = l->ins + l->n;
-        x->stop = g ? l->ins + __builtin_ctz(g) : l->ins + l->n;
+        x->stop = block_link_stop(l);
         x->len0 = l->ins[0].len;
         x->genp = &cpu->bus->page_gen[l->page];
         x->gen = l->gen;

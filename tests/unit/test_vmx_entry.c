@@ -19,6 +19,7 @@
 #include "test.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_hooks.h"
+#include "vmx_l2_harness.h"
 
 #define VMXON_PA 0x30000ull
 #define VMCS_PA 0x31000ull
@@ -125,16 +126,7 @@ static void build_valid_vmcs(struct th *t)
     wr(t, VMCS_VMCS_LINK_POINTER, VMX_NO_VMCS);
 
     /* ---- host state: the current (L1) state, as KVM's vmx_set_constant_host_state ---- */
-    wr(t, VMCS_HOST_CR0, cpu->cr0);
-    wr(t, VMCS_HOST_CR3, cpu->cr3);
-    wr(t, VMCS_HOST_CR4, cpu->cr4);
-    wr(t, VMCS_HOST_CS_SELECTOR, 0x08);
-    wr(t, VMCS_HOST_SS_SELECTOR, 0x10);
-    wr(t, VMCS_HOST_DS_SELECTOR, 0x10);
-    wr(t, VMCS_HOST_ES_SELECTOR, 0x10);
-    wr(t, VMCS_HOST_FS_SELECTOR, 0);
-    wr(t, VMCS_HOST_GS_SELECTOR, 0x10);
-    wr(t, VMCS_HOST_TR_SELECTOR, 0x28);
+    vl2_host_state(t);
     wr(t, VMCS_HOST_FS_BASE, 0x1000);
     wr(t, VMCS_HOST_GS_BASE, 0xffff800000002000ull);
     wr(t, VMCS_HOST_TR_BASE, 0x3000);

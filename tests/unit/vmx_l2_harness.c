@@ -27,6 +27,21 @@ void vl2_wr(struct th *t, enum vmcs_field f, uint64_t v)
     vmcs_set(&t->cpu.vmx->vmcs, f, v);
 }
 
+void vl2_host_state(struct th *t)
+{
+    struct cpu *cpu = &t->cpu;
+    vl2_wr(t, VMCS_HOST_CR0, cpu->cr0);
+    vl2_wr(t, VMCS_HOST_CR3, cpu->cr3);
+    vl2_wr(t, VMCS_HOST_CR4, cpu->cr4);
+    vl2_wr(t, VMCS_HOST_CS_SELECTOR, 0x08);
+    vl2_wr(t, VMCS_HOST_SS_SELECTOR, 0x10);
+    vl2_wr(t, VMCS_HOST_DS_SELECTOR, 0x10);
+    vl2_wr(t, VMCS_HOST_ES_SELECTOR, 0x10);
+    vl2_wr(t, VMCS_HOST_FS_SELECTOR, 0);
+    vl2_wr(t, VMCS_HOST_GS_SELECTOR, 0x10);
+    vl2_wr(t, VMCS_HOST_TR_SELECTOR, 0x28);
+}
+
 void vl2_init(struct th *t, uint32_t pin, uint32_t proc, uint32_t proc2)
 {
     th_init(t, TH_LONG64);
@@ -46,15 +61,7 @@ void vl2_init(struct th *t, uint32_t pin, uint32_t proc, uint32_t proc2)
     vl2_wr(t, VMCS_VM_ENTRY_CONTROLS, VMX_ENTRYCTL_IA32E_GUEST);
     vl2_wr(t, VMCS_VMCS_LINK_POINTER, VMX_NO_VMCS);
     /* L1 = the harness state */
-    vl2_wr(t, VMCS_HOST_CR0, cpu->cr0);
-    vl2_wr(t, VMCS_HOST_CR3, cpu->cr3);
-    vl2_wr(t, VMCS_HOST_CR4, cpu->cr4);
-    vl2_wr(t, VMCS_HOST_CS_SELECTOR, 0x08);
-    vl2_wr(t, VMCS_HOST_SS_SELECTOR, 0x10);
-    vl2_wr(t, VMCS_HOST_DS_SELECTOR, 0x10);
-    vl2_wr(t, VMCS_HOST_ES_SELECTOR, 0x10);
-    vl2_wr(t, VMCS_HOST_GS_SELECTOR, 0x10);
-    vl2_wr(t, VMCS_HOST_TR_SELECTOR, 0x28);
+    vl2_host_state(t);
     vl2_wr(t, VMCS_HOST_RSP, TH_STACK - 0x1000);
     vl2_wr(t, VMCS_HOST_RIP, VL2_HOST_RIP);
     *(uint8_t *)th_mem(t, VL2_HOST_RIP) = 0xf4; /* L1: hlt */

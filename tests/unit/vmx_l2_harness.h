@@ -32,6 +32,9 @@
 #define VL2_EPTP_AD (1ull << 6)
 
 void vl2_init(struct th *t, uint32_t pin, uint32_t proc, uint32_t proc2);
+/* The harness CPU's own CR0/CR3/CR4 and flat selectors (GDT: 0x08 code,
+ * 0x10 data, 0x28 TSS) as the VMCS host state: the L1 a VM exit returns to. */
+void vl2_host_state(struct th *t);
 void vl2_destroy(struct th *t);
 /* Enable EPT with the tables above; 'ad' sets EPTP bit 6. */
 void vl2_ept(struct th *t, bool ad);
